@@ -1,0 +1,150 @@
+"""Image preprocessing shared by the converter, the tf.data pipeline and the serving graph.
+
+The rule, the same on both sides:
+  1. decode any JPEG/PNG/BMP/GIF (first frame) to 8-bit RGB: grayscale is repeated to 3
+     channels, 16-bit samples keep their high byte, palette images are expanded, CMYK is
+     converted, and an alpha channel is composited over WHITE (dark text on a transparent
+     background stays readable). EXIF orientation is ignored, as TensorFlow's decoders do.
+  2. resize to HxW (aspect not kept) with antialiased bilinear filtering.
+
+The converter runs the NumPy/Pillow side (``load_rgb``, ``resize``) in TensorFlow-free worker
+processes; serving runs the TensorFlow side (``decode_image_tf``, ``resize_tf``) in the graph.
+Pillow's BILINEAR resize and ``tf.image.resize(..., antialias=True)`` are the same filter, so
+the two sides agree to within one grey level (tests/test_preprocess.py holds them to it).
+
+    rgb = resize(load_rgb(open("word.jpg", "rb").read()), 32, 100)   # (32, 100, 3) uint8
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+# Word crops are small; anything above this is a mistake or a decompression bomb.
+DEFAULT_MAX_PIXELS = 4096 * 4096
+
+NOT_AN_IMAGE = "not_an_image"
+CORRUPT_IMAGE = "corrupt_image"
+IMAGE_TOO_LARGE = "image_too_large"
+
+Image.MAX_IMAGE_PIXELS = None  # load_rgb applies its own limit, before decoding
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; ``reason`` is a short code for reports."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def _composite_over_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """color (H, W, 3) uint8, alpha (H, W, 1) uint8 -> (H, W, 3) uint8."""
+    a = alpha.astype(np.float32) / 255.0
+    out = color.astype(np.float32) * a + 255.0 * (1.0 - a)
+    return np.floor(out + 0.5).astype(np.uint8)
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode == "RGB":
+        return np.asarray(im)
+    if mode == "L":
+        return np.repeat(np.asarray(im)[:, :, None], 3, axis=2)
+    if mode.startswith("I"):  # 16/32-bit grey: keep the high byte of 16-bit samples
+        grey = (np.clip(np.asarray(im, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "F":
+        grey = np.floor(np.clip(np.asarray(im), 0, 255) + 0.5).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    has_alpha = "A" in mode or "a" in mode or (mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"))
+        return _composite_over_white(rgba[:, :, :3], rgba[:, :, 3:])
+    return np.asarray(im.convert("RGB"))  # 1, P, CMYK, YCbCr, LAB, HSV
+
+
+def load_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Encoded image bytes -> (H, W, 3) uint8 RGB. Raises ImageError with a reason code for
+    anything that is not a complete, decodable image of at most ``max_pixels`` pixels."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on odd metadata; we judge pixels
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise ImageError(
+                        IMAGE_TOO_LARGE, f"{width}x{height} exceeds {max_pixels} pixels"
+                    )
+                im.load()  # raises on truncated or corrupt data
+                if width == 0 or height == 0:
+                    raise ImageError(CORRUPT_IMAGE, f"image has size {width}x{height}")
+                return np.ascontiguousarray(_to_rgb(im))
+    except UnidentifiedImageError as err:
+        raise ImageError(NOT_AN_IMAGE, "not a recognised image format") from err
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        if isinstance(err, ImageError):
+            raise
+        raise ImageError(CORRUPT_IMAGE, f"{type(err).__name__}: {err}") from err
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w, 3) uint8 -> (height, width, 3) uint8, antialiased bilinear (Pillow BILINEAR)."""
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def encode(image: np.ndarray, image_format: str = "png", jpeg_quality: int = 95) -> bytes:
+    """(H, W, 3) uint8 RGB -> PNG or JPEG bytes."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # OpenCV encoders expect BGR
+    if image_format == "png":
+        ok, buf = cv2.imencode(".png", bgr)
+    elif image_format == "jpeg":
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    else:
+        raise ValueError(f"image format must be 'png' or 'jpeg', not {image_format!r}")
+    if not ok:
+        raise RuntimeError(f"OpenCV failed to encode a {image.shape} image as {image_format}")
+    return buf.tobytes()
+
+
+# -- TensorFlow side (serving graph, tf.data) --------------------------------------------
+def decode_image_tf(image_bytes):
+    """Scalar tf.string of encoded bytes -> (H, W, 3) uint8, the same rule as ``load_rgb``."""
+    import tensorflow as tf  # noqa: PLC0415 (converter workers never import TensorFlow)
+
+    # JPEG through decode_jpeg for its accurate IDCT: Pillow's, so both sides see the same pixels.
+    image = tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.io.decode_jpeg(image_bytes, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(
+            image_bytes, channels=0, dtype=tf.uint8, expand_animations=False
+        ),
+    )
+    channels = tf.shape(image)[-1]
+    # (H, W, C) with C in {1, 2, 3, 4}: C < 3 is grey; C in {2, 4} carries alpha last.
+    color = tf.cond(
+        channels >= 3, lambda: image[:, :, :3], lambda: tf.tile(image[:, :, :1], [1, 1, 3])
+    )
+    has_alpha = tf.logical_or(tf.equal(channels, 2), tf.equal(channels, 4))
+
+    def composite():
+        a = tf.cast(image[:, :, -1:], tf.float32) / 255.0
+        out = tf.cast(color, tf.float32) * a + 255.0 * (1.0 - a)
+        return tf.cast(tf.floor(out + 0.5), tf.uint8)
+
+    return tf.cond(has_alpha, composite, lambda: color)
+
+
+def resize_tf(image, height: int, width: int):
+    """(h, w, 3) uint8 -> (height, width, 3) uint8, the same filter as ``resize``."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    out = tf.image.resize(image, (height, width), method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.floor(out + 0.5), 0.0, 255.0), tf.uint8)

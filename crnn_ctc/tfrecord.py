@@ -1,0 +1,158 @@
+"""The record schema, in one place: how a word image is written and how it is parsed.
+
+Each record is a serialized ``tf.train.Example`` with these features:
+
+  image/encoded  bytes     the HxWx3 RGB image, PNG (lossless, default) or JPEG
+  image/format   bytes     b"png" or b"jpeg"
+  image/path     bytes     source path relative to --image_dir (UTF-8)
+  label/text     bytes     the label (UTF-8, NFC)
+  label/ids      int64[L]  the label as charset ids (charset.txt line numbers)
+
+Writing needs no TensorFlow: the converter's worker processes encode the Example protobuf and
+the TFRecord framing (length, masked CRC32C) themselves, so they start in a tenth of a second
+and use a few dozen MB instead of TensorFlow's 3 s and 700 MB each. Tests check every byte
+against ``tf.train.Example`` and ``tf.data.TFRecordDataset``. Parsing uses TensorFlow.
+
+    record = frame_record(encode_example(png_bytes, "png", "hello", [17, 14, 21, 21, 24], "a.jpg"))
+    ds = tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, (32, 100)))
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from collections.abc import Sequence
+
+import google_crc32c
+
+IMAGE = "image/encoded"
+FORMAT = "image/format"
+PATH = "image/path"
+TEXT = "label/text"
+IDS = "label/ids"
+
+SHARD_RE = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.tfrecord$")
+
+
+def shard_name(split: str, index: int, total: int) -> str:
+    return f"{split}-{index:05d}-of-{total:05d}.tfrecord"
+
+
+# -- protobuf wire format (just what tf.train.Example needs) ------------------------------
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1  # int64 two's complement, as protobuf encodes negatives
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _len_field(field: int, payload: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _bytes_feature(values: Sequence[bytes]) -> bytes:
+    bytes_list = b"".join(_len_field(1, v) for v in values)  # BytesList.value = 1
+    return _len_field(1, bytes_list)  # Feature.bytes_list = 1
+
+
+def _int64_feature(values: Sequence[int]) -> bytes:
+    packed = b"".join(_varint(v) for v in values)
+    int64_list = _len_field(1, packed) if values else b""  # Int64List.value = 1, packed
+    return _len_field(3, int64_list)  # Feature.int64_list = 3
+
+
+def encode_example(
+    image: bytes, image_format: str, text: str, ids: Sequence[int], path: str
+) -> bytes:
+    """A serialized tf.train.Example with the schema above."""
+    features = {
+        IMAGE: _bytes_feature([image]),
+        FORMAT: _bytes_feature([image_format.encode()]),
+        PATH: _bytes_feature([path.encode("utf-8")]),
+        TEXT: _bytes_feature([text.encode("utf-8")]),
+        IDS: _int64_feature(ids),
+    }
+    # Features.feature is map<string, Feature> = 1: entries {key = 1, value = 2}.
+    entries = b"".join(
+        _len_field(1, _len_field(1, key.encode()) + _len_field(2, value))
+        for key, value in features.items()
+    )
+    return _len_field(1, entries)  # Example.features = 1
+
+
+# -- TFRecord framing ----------------------------------------------------------------------
+def _masked_crc(data: bytes) -> bytes:
+    crc = google_crc32c.value(data)
+    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+
+def frame_record(data: bytes) -> bytes:
+    """One TFRecord: uint64 length, masked CRC32C of the length, data, masked CRC32C of data."""
+    length = struct.pack("<Q", len(data))
+    return length + _masked_crc(length) + data + _masked_crc(data)
+
+
+class ShardWriter:
+    """Writes framed records to ``.<name>.tmp`` and renames it to ``<name>`` only on a clean
+    close, so an interrupted run never leaves a file that looks finished."""
+
+    def __init__(self, directory: str, name: str):
+        self.final_path = os.path.join(directory, name)
+        self.tmp_path = os.path.join(directory, tmp_name(name))
+        self._file = open(self.tmp_path, "wb")
+        self.records = 0
+        self.bytes = 0
+
+    def write(self, framed: bytes) -> None:
+        self._file.write(framed)
+        self.records += 1
+        self.bytes += len(framed)
+
+    def close(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.tmp_path, self.final_path)
+
+    def abort(self) -> None:
+        self._file.close()
+        if os.path.exists(self.tmp_path):
+            os.remove(self.tmp_path)
+
+
+def tmp_name(name: str) -> str:
+    """Hidden and without the .tfrecord suffix: never matched by ``train-*.tfrecord``."""
+    return f".{name}.tmp"
+
+
+# -- parsing (TensorFlow) ----------------------------------------------------------------
+def feature_spec() -> dict:
+    import tensorflow as tf  # noqa: PLC0415 (writers above stay TensorFlow-free)
+
+    return {
+        IMAGE: tf.io.FixedLenFeature([], tf.string),
+        FORMAT: tf.io.FixedLenFeature([], tf.string, default_value="png"),
+        PATH: tf.io.FixedLenFeature([], tf.string, default_value=""),
+        TEXT: tf.io.FixedLenFeature([], tf.string),
+        IDS: tf.io.VarLenFeature(tf.int64),
+    }
+
+
+def parse_example(serialized, image_shape: tuple[int, int]) -> dict:
+    """One serialized record -> {"image": uint8 (H, W, 3), "label_ids": int32 (L,),
+    "text": string, "path": string}. Works eagerly and inside ``tf.data.Dataset.map``."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    feats = tf.io.parse_single_example(serialized, feature_spec())
+    image = tf.io.decode_image(feats[IMAGE], channels=3, expand_animations=False)
+    image = tf.ensure_shape(image, (*image_shape, 3))
+    return {
+        "image": image,
+        "label_ids": tf.cast(tf.sparse.to_dense(feats[IDS]), tf.int32),
+        "text": feats[TEXT],
+        "path": feats[PATH],
+    }
