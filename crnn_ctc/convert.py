@@ -171,6 +171,7 @@ def _dedupe_shuffle(items, seed: str, report: outputs.Report) -> list:
         else:
             first[path] = (line, label)
             kept.append((line, path, label))
+    kept.sort(key=lambda item: item[1])  # by path: the order no longer depends on the file
     random.Random(seed).shuffle(kept)
     return kept
 

@@ -34,6 +34,22 @@ IMAGE_TOO_LARGE = "image_too_large"
 Image.MAX_IMAGE_PIXELS = None  # load_rgb applies its own limit, before decoding
 
 
+_MAGIC = {
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"RIFF": "WebP",
+}
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format the first bytes announce, or None."""
+    return next((fmt for magic, fmt in _MAGIC.items() if data.startswith(magic)), None)
+
+
 class ImageError(ValueError):
     """An image that cannot be used; ``reason`` is a short code for reports."""
 
@@ -86,6 +102,9 @@ def load_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
                     raise ImageError(CORRUPT_IMAGE, f"image has size {width}x{height}")
                 return np.ascontiguousarray(_to_rgb(im))
     except UnidentifiedImageError as err:
+        fmt = sniff_format(data)
+        if fmt:  # a known header with broken contents: corrupt, not "some other file"
+            raise ImageError(CORRUPT_IMAGE, f"starts like a {fmt} but cannot be decoded") from err
         raise ImageError(NOT_AN_IMAGE, "not a recognised image format") from err
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         if isinstance(err, ImageError):

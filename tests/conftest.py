@@ -1,0 +1,84 @@
+"""Shared fixtures: tiny word images on disk and helpers to read converter output."""
+
+import glob
+import io
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def word_image(text: str, size=(120, 40), mode="RGB", fmt="JPEG") -> bytes:
+    """A small rendered word, encoded as ``fmt``."""
+    im = Image.new("RGB", size, (235, 225, 200))
+    ImageDraw.Draw(im).text((6, 10), text, fill=(20, 30, 90))
+    if mode != "RGB":
+        im = im.convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, fmt)
+    return buf.getvalue()
+
+
+def write_file(path, data: bytes) -> None:
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+@pytest.fixture
+def word_dir(tmp_path):
+    """tmp/images/ with 40 good JPEGs and an image_list.txt naming them; returns tmp_path."""
+    lines = []
+    for i in range(40):
+        word = f"w{i}ord"
+        write_file(tmp_path / "images" / f"{i:03d}.jpg", word_image(word))
+        lines.append(f"images/{i:03d}.jpg {word}\n")
+    (tmp_path / "image_list.txt").write_text("".join(lines), encoding="utf-8")
+    return tmp_path
+
+
+def read_records(data_dir, split="*"):
+    """{path: (split, shard file, text, ids, image uint8)} for every record in data_dir."""
+    import tensorflow as tf
+
+    from crnn_ctc import tfrecord
+
+    out = {}
+    for f in sorted(glob.glob(os.path.join(str(data_dir), f"{split}-*-of-*.tfrecord"))):
+        for raw in tf.data.TFRecordDataset(f):
+            rec = tfrecord.parse_example(raw, (32, 100))
+            path = rec["path"].numpy().decode()
+            assert path not in out, f"{path} written twice"
+            out[path] = (
+                os.path.basename(f).split("-")[0],
+                os.path.basename(f),
+                rec["text"].numpy().decode(),
+                rec["label_ids"].numpy().tolist(),
+                rec["image"].numpy(),
+            )
+    return out
+
+
+def shard_order(data_dir):
+    """{shard file name: [paths in record order]}."""
+    import tensorflow as tf
+
+    from crnn_ctc import tfrecord
+
+    out = {}
+    for f in sorted(glob.glob(os.path.join(str(data_dir), "*-of-*.tfrecord"))):
+        out[os.path.basename(f)] = [
+            tfrecord.parse_example(r, (32, 100))["path"].numpy().decode()
+            for r in tf.data.TFRecordDataset(f)
+        ]
+    return out
+
+
+def solid(color, size=(20, 10)) -> np.ndarray:
+    return np.full((size[1], size[0], 3), color, np.uint8)
