@@ -201,6 +201,9 @@ def convert(cfg: ConvertConfig) -> dict:
     try:
         todo = _pass2(cfg, charset, num_shards, report, work)
         written = _write_shards(cfg, wcfg, processor, num_shards, work, report, todo)
+    except BaseException:
+        report.discard()
+        raise
     finally:
         work.remove()
     report.finish(paths.skipped)

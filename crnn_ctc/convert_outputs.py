@@ -91,6 +91,10 @@ class Report:
         self._writer.writerow((line, path, reason, detail))
         self.by_reason[reason] += 1
 
+    def discard(self) -> None:
+        self._file.close()
+        os.remove(self.tmp_path)
+
     def finish(self, final_path: str) -> None:
         """Writes skipped.tsv (header, rows sorted by line when not huge)."""
         self._file.close()
