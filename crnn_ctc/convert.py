@@ -54,7 +54,7 @@ class ConvertConfig:
     lowercase: bool = False
     image_height: int = 32
     image_width: int = 100
-    image_format: str = "png"
+    image_format: str = "jpeg"
     jpeg_quality: int = 95
     max_label_length: int = 0  # 0 = what the time steps allow (sequence.py)
     max_image_pixels: int = preprocess.DEFAULT_MAX_PIXELS

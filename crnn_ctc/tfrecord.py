@@ -2,7 +2,7 @@
 
 Each record is a serialized ``tf.train.Example`` with these features:
 
-  image/encoded  bytes     the HxWx3 RGB image, PNG (lossless, default) or JPEG
+  image/encoded  bytes     the HxWx3 RGB image, JPEG (quality 95, 4:4:4; default) or PNG
   image/format   bytes     b"png" or b"jpeg"
   image/path     bytes     source path relative to --image_dir (UTF-8)
   label/text     bytes     the label (UTF-8, NFC)
@@ -13,7 +13,7 @@ the TFRecord framing (length, masked CRC32C) themselves, so they start in a tent
 and use a few dozen MB instead of TensorFlow's 3 s and 700 MB each. Tests check every byte
 against ``tf.train.Example`` and ``tf.data.TFRecordDataset``. Parsing uses TensorFlow.
 
-    record = frame_record(encode_example(png_bytes, "png", "hello", [17, 14, 21, 21, 24], "a.jpg"))
+    record = frame_record(encode_example(jpeg_bytes, "jpeg", "hello", [17, 14, 21, 21, 24], "a.jpg"))
     ds = tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, (32, 100)))
 """
 
@@ -135,7 +135,7 @@ def feature_spec() -> dict:
 
     return {
         IMAGE: tf.io.FixedLenFeature([], tf.string),
-        FORMAT: tf.io.FixedLenFeature([], tf.string, default_value="png"),
+        FORMAT: tf.io.FixedLenFeature([], tf.string, default_value=""),
         PATH: tf.io.FixedLenFeature([], tf.string, default_value=""),
         TEXT: tf.io.FixedLenFeature([], tf.string),
         IDS: tf.io.VarLenFeature(tf.int64),

@@ -166,7 +166,7 @@ def test_dataset_json_and_charset_from_labels(word_dir):
     assert (word_dir / "out" / "charset.txt").read_text() == "".join(
         f"{c}\n" for c in "0123456789dorw"
     )
-    assert summary["image"] == {"height": 32, "width": 100, "channels": 3, "format": "png"}
+    assert summary["image"] == {"height": 32, "width": 100, "channels": 3, "format": "jpeg"}
     assert summary["flags"]["validation_split_fraction"] == 0.1
     assert summary["elapsed_seconds"] > 0 and summary["records"] == 40
 
@@ -289,8 +289,8 @@ def test_synth90k_lexicon_and_lowercase(tmp_path):
     assert sorted(r[2] for r in read_records(tmp_path / "lex").values()) == ["hello", "world"]
 
 
-def test_max_label_length_and_jpeg(word_dir):
-    summary = run(word_dir, max_label_length=5, image_format="jpeg")
+def test_max_label_length_and_png(word_dir):
+    summary = run(word_dir, max_label_length=5, image_format="png")
     # w0ord..w9ord have 5 steps, w10ord.. have 6
     assert summary["records"] == 10 and summary["skipped"] == {"label_too_long": 30}
     assert summary["max_ctc_steps"] == 5

@@ -117,3 +117,30 @@ def test_encode_round_trip(fmt, lossless):
     back = preprocess.load_rgb(preprocess.encode(img, fmt))
     err = np.abs(back.astype(int) - img.astype(int)).mean()
     assert (err == 0) if lossless else (err < 3)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(300, 64), (173, 32), (60, 32), (100, 20), (40, 12), (37, 90), (400, 20), (100, 32), (7, 3)],
+)
+def test_resize_matches_tensorflow_for_every_axis_combination(size):
+    """Shrink, grow, keep, and mixed (one axis shrinks while the other grows)."""
+    img = np.random.default_rng(sum(size)).integers(0, 256, (size[1], size[0], 3), np.uint8)
+    ours = preprocess.resize(img, 32, 100)
+    theirs = preprocess.resize_tf(tf.constant(img), 32, 100).numpy()
+    assert ours.shape == theirs.shape == (32, 100, 3)
+    assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
+
+
+def test_truncated_jpeg_is_caught_despite_the_fast_decoder():
+    data = word_image("truncated", (300, 80))
+    assert preprocess._complete_jpeg(data) and not preprocess._complete_jpeg(data[:-200])
+    with pytest.raises(preprocess.ImageError):
+        preprocess.load_rgb(data[: len(data) // 2])
+
+
+def test_fast_jpeg_path_equals_pillow():
+    data = word_image("same pixels", (200, 50))
+    fast = preprocess.load_rgb(data)
+    slow = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert np.array_equal(fast, slow)
