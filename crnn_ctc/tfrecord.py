@@ -13,7 +13,7 @@ the TFRecord framing (length, masked CRC32C) themselves, so they start in a tent
 and use a few dozen MB instead of TensorFlow's 3 s and 700 MB each. Tests check every byte
 against ``tf.train.Example`` and ``tf.data.TFRecordDataset``. Parsing uses TensorFlow.
 
-    record = frame_record(encode_example(jpeg_bytes, "jpeg", "hello", [17, 14, 21, 21, 24], "a.jpg"))
+    record = frame_record(encode_example(jpeg, "jpeg", "hello", [17, 14, 21, 21, 24], "a.jpg"))
     ds = tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, (32, 100)))
 """
 

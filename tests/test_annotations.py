@@ -69,7 +69,9 @@ def test_synth90k_from_file_name(raw, label):
     assert isinstance(item, anno.Entry) and item.label == label
 
 
-@pytest.mark.parametrize("raw", [b"./1/1/hello.jpg 3", b"./1/1/a_hello_b.jpg 3", b"./1/1/3_7.jpg 3"])
+@pytest.mark.parametrize(
+    "raw", [b"./1/1/hello.jpg 3", b"./1/1/a_hello_b.jpg 3", b"./1/1/3_7.jpg 3"]
+)
 def test_synth90k_bad_name(raw):
     assert anno.LineParser("synth90k").parse(1, raw).reason == anno.BAD_SYNTH90K_NAME
 

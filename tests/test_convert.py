@@ -269,8 +269,13 @@ def test_filename_labels(tmp_path):
             tmp_path / "plates" / name, word_image(label, fmt="PNG" if "png" in name else "JPEG")
         )
     (tmp_path / "plates" / "readme.txt").write_text("not a plate")
-    cfg = convert.ConvertConfig(image_dir=str(tmp_path / "plates"), anno_format="filename",
-                                data_dir=str(tmp_path / "out"), num_workers=1, progress=False)  # fmt: skip
+    cfg = convert.ConvertConfig(
+        image_dir=str(tmp_path / "plates"),
+        anno_format="filename",
+        data_dir=str(tmp_path / "out"),
+        num_workers=1,
+        progress=False,
+    )
     summary = convert.convert(cfg)
     texts = sorted(r[2] for r in read_records(tmp_path / "out").values())
     assert texts == ["1234", "12가3456", "9999", "A18sk6897"]

@@ -54,5 +54,8 @@ def test_known_assignment_is_pinned():
     # converted by two versions would put one image in both splits.
     got = [splits.split_of(f"img_{i}.jpg", 0.5) for i in range(8)]
     assert got == ["train", "train", "validation", "validation"] + [
-        "validation", "train", "validation", "validation"
+        "validation",
+        "train",
+        "validation",
+        "validation",
     ]

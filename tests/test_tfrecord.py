@@ -79,7 +79,9 @@ def test_parse_example_eager_and_in_dataset():
     assert np.array_equal(eager["image"].numpy(), image)
     assert eager["label_ids"].numpy().tolist() == [10, 11]
     assert eager["label_ids"].dtype == tf.int32
-    (mapped,) = list(tf.data.Dataset.from_tensors(raw).map(lambda s: tfrecord.parse_example(s, (32, 100))))
+    (mapped,) = list(
+        tf.data.Dataset.from_tensors(raw).map(lambda s: tfrecord.parse_example(s, (32, 100)))
+    )
     assert mapped["text"].numpy() == b"ab" and mapped["path"].numpy() == b"p.png"
     assert np.array_equal(mapped["image"].numpy(), image)
 
