@@ -76,7 +76,7 @@ def normalize_path(path: str) -> tuple[str, str | None, str]:
     norm = posixpath.normpath(path)
     if norm == ".." or norm.startswith("../"):
         return path, PATH_ESCAPES, f"{path!r} resolves outside --image_dir"
-    if norm == "." or any(charset_lib.bad_symbol(ch) for ch in norm):
+    if norm == "." or charset_lib.bad_symbols(norm):
         return path, BAD_PATH, f"{path!r} is not a usable file path"
     return norm, None, ""
 
@@ -85,9 +85,9 @@ def check_label_text(label: str) -> tuple[str | None, str]:
     """Reason a label can never be a training target on its own (before any charset)."""
     if not label:
         return EMPTY_LABEL, "the line has a path but no label"
-    bad = [ch for ch in label if charset_lib.bad_symbol(ch)]
+    bad = charset_lib.bad_symbols(label)
     if bad:
-        return CONTROL_CHAR, f"label holds {charset_lib.describe_chars(dict.fromkeys(bad))}"
+        return CONTROL_CHAR, f"label holds {charset_lib.describe_chars(bad)}"
     return None, ""
 
 

@@ -14,6 +14,7 @@ after the last symbol (the convention of docTR and of ``keras.ops.ctc_loss``), s
 from __future__ import annotations
 
 import os
+import re
 import string
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -37,9 +38,18 @@ def normalize_label(text: str, lowercase: bool = False) -> str:
     return text.lower() if lowercase else text
 
 
+# Unicode categories Cc (controls, line breaks) and Cs (lone surrogates, e.g. undecodable bytes
+# in a file name): characters a charset, a label or a path can never hold.
+_BAD = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def bad_symbol(ch: str) -> bool:
-    """True for characters a charset can never hold: line breaks and other controls."""
-    return unicodedata.category(ch) in ("Cc", "Cs")
+    return _BAD.match(ch) is not None
+
+
+def bad_symbols(text: str) -> list[str]:
+    """The distinct bad characters of ``text``, in order (fast when there are none)."""
+    return list(dict.fromkeys(_BAD.findall(text)))
 
 
 class Charset:

@@ -22,6 +22,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import random
+import sys
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
@@ -34,6 +35,7 @@ from crnn_ctc import convert_outputs as outputs
 from crnn_ctc import convert_worker, preprocess, sequence, splits, tfrecord
 
 TARGET_SHARD_BYTES = 150 * 2**20
+tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked later
 SIZE_SAMPLE = 128  # images decoded in pass 1 to estimate the record size
 CHUNK = 64  # images per task sent to a worker
 FLUSH_LINES = 100_000  # work-file lines buffered in memory before an append
@@ -251,6 +253,14 @@ def _chunks(cfg, num_shards, work, report):
                 yield key, piece, i == len(pieces) - 1
 
 
+def _mp_context():
+    """fork where it is safe (Linux, TensorFlow not loaded: the converter never imports it),
+    as workers then start in milliseconds; otherwise spawn."""
+    if sys.platform == "linux" and "tensorflow" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _write_shards(cfg, wcfg, processor, num_shards, work, report, todo) -> dict:
     """Processes this task's shards; returns {split: {"records", "bytes", "shards"}}."""
     written = {s: {"records": 0, "bytes": 0, "shards": num_shards[s]} for s in splits.SPLITS}
@@ -258,7 +268,7 @@ def _write_shards(cfg, wcfg, processor, num_shards, work, report, todo) -> dict:
     pool = None
     if workers > 1:
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, multiprocessing.get_context("spawn"),
+            workers, _mp_context(),
             initializer=convert_worker.init_worker, initargs=(wcfg,),
         )  # fmt: skip
     bar = tqdm(total=todo, unit="img", disable=not cfg.progress, dynamic_ncols=True)

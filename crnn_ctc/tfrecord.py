@@ -41,6 +41,8 @@ def shard_name(split: str, index: int, total: int) -> str:
 
 # -- protobuf wire format (just what tf.train.Example needs) ------------------------------
 def _varint(n: int) -> bytes:
+    if 0 <= n < 0x80:
+        return _SMALL[n]
     n &= (1 << 64) - 1  # int64 two's complement, as protobuf encodes negatives
     out = bytearray()
     while n > 0x7F:
@@ -50,36 +52,47 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_SMALL = [bytes([i]) for i in range(0x80)]
+
+
 def _len_field(field: int, payload: bytes) -> bytes:
     return _varint(field << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _bytes_feature(values: Sequence[bytes]) -> bytes:
-    bytes_list = b"".join(_len_field(1, v) for v in values)  # BytesList.value = 1
-    return _len_field(1, bytes_list)  # Feature.bytes_list = 1
+def _bytes_feature(value: bytes) -> bytes:
+    return _len_field(1, _len_field(1, value))  # Feature.bytes_list = 1 {BytesList.value = 1}
 
 
 def _int64_feature(values: Sequence[int]) -> bytes:
-    packed = b"".join(_varint(v) for v in values)
+    if all(0 <= v < 0x80 for v in values):
+        packed = bytes(values)  # one byte per varint: charset ids are almost always < 128
+    else:
+        packed = b"".join(_varint(v) for v in values)
     int64_list = _len_field(1, packed) if values else b""  # Int64List.value = 1, packed
     return _len_field(3, int64_list)  # Feature.int64_list = 3
+
+
+def _entry(key: str, feature: bytes) -> bytes:
+    # Features.feature is map<string, Feature> = 1; each entry is {key = 1, value = 2}.
+    return _len_field(1, _KEYS[key] + _len_field(2, feature))
+
+
+_KEYS = {k: _len_field(1, k.encode()) for k in ("image/encoded", "image/format", "image/path",
+                                                "label/text", "label/ids")}  # fmt: skip
 
 
 def encode_example(
     image: bytes, image_format: str, text: str, ids: Sequence[int], path: str
 ) -> bytes:
     """A serialized tf.train.Example with the schema above."""
-    features = {
-        IMAGE: _bytes_feature([image]),
-        FORMAT: _bytes_feature([image_format.encode()]),
-        PATH: _bytes_feature([path.encode("utf-8")]),
-        TEXT: _bytes_feature([text.encode("utf-8")]),
-        IDS: _int64_feature(ids),
-    }
-    # Features.feature is map<string, Feature> = 1: entries {key = 1, value = 2}.
     entries = b"".join(
-        _len_field(1, _len_field(1, key.encode()) + _len_field(2, value))
-        for key, value in features.items()
+        (
+            _entry(IMAGE, _bytes_feature(image)),
+            _entry(FORMAT, _bytes_feature(image_format.encode())),
+            _entry(PATH, _bytes_feature(path.encode("utf-8"))),
+            _entry(TEXT, _bytes_feature(text.encode("utf-8"))),
+            _entry(IDS, _int64_feature(ids)),
+        )
     )
     return _len_field(1, entries)  # Example.features = 1
 
