@@ -93,22 +93,33 @@ def _complete_jpeg(data: bytes) -> bool:
 
 
 def _load_jpeg_cv2(data: bytes, max_pixels: int) -> np.ndarray | None:
-    """Fast path for complete JPEGs (4x faster than Pillow, the same pixels); None = let
-    Pillow decide (it reports truncation, which libjpeg via OpenCV only warns about)."""
+    """Fast path for complete JPEGs (4x faster than Pillow, the same pixels), in BGR; None =
+    let Pillow decide (it reports truncation, which libjpeg via OpenCV only warns about)."""
     buf = np.frombuffer(data, np.uint8)
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None or bgr.shape[0] * bgr.shape[1] > max_pixels:
         return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
 
 
 def load_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Encoded image bytes -> (H, W, 3) uint8 RGB. Raises ImageError with a reason code for
     anything that is not a complete, decodable image of at most ``max_pixels`` pixels."""
+    return load(data, max_pixels, bgr=False)
+
+
+def load(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, bgr: bool = False) -> np.ndarray:
+    """``load_rgb``, or with ``bgr=True`` the same pixels in OpenCV's BGR order (the converter
+    stays in BGR from decode to encode: two colour conversions fewer per image)."""
     if _complete_jpeg(data):
-        rgb = _load_jpeg_cv2(data, max_pixels)
-        if rgb is not None:
-            return rgb
+        image = _load_jpeg_cv2(data, max_pixels)
+        if image is not None:
+            return image if bgr else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    rgb = _load_pillow(data, max_pixels)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if bgr else rgb
+
+
+def _load_pillow(data: bytes, max_pixels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd metadata; we judge pixels
@@ -154,16 +165,19 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
 
 
-def encode(image: np.ndarray, image_format: str = "jpeg", jpeg_quality: int = 95) -> bytes:
-    """(H, W, 3) uint8 RGB -> PNG or JPEG bytes."""
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # OpenCV encoders expect BGR
+def encode(
+    image: np.ndarray, image_format: str = "jpeg", jpeg_quality: int = 95, bgr: bool = False
+) -> bytes:
+    """(H, W, 3) uint8 RGB (or BGR with ``bgr=True``) -> PNG or JPEG bytes."""
+    if not bgr:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)  # OpenCV encoders expect BGR
     if image_format == "png":
-        ok, buf = cv2.imencode(".png", bgr)
+        ok, buf = cv2.imencode(".png", image)
     elif image_format == "jpeg":
         # 4:4:4: no chroma subsampling, so coloured strokes keep sharp edges.
         params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
                   cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]  # fmt: skip
-        ok, buf = cv2.imencode(".jpg", bgr, params)
+        ok, buf = cv2.imencode(".jpg", image, params)
     else:
         raise ValueError(f"image format must be 'png' or 'jpeg', not {image_format!r}")
     if not ok:

@@ -56,7 +56,11 @@ _SMALL = [bytes([i]) for i in range(0x80)]
 
 
 def _len_field(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    n = len(payload)
+    return _TAGS[field] + (_SMALL[n] if n < 0x80 else _varint(n)) + payload
+
+
+_TAGS = {f: bytes([f << 3 | 2]) for f in (1, 2, 3)}  # length-delimited field tags
 
 
 def _bytes_feature(value: bytes) -> bytes:
@@ -77,18 +81,19 @@ def _entry(key: str, feature: bytes) -> bytes:
     return _len_field(1, _KEYS[key] + _len_field(2, feature))
 
 
-_KEYS = {k: _len_field(1, k.encode()) for k in ("image/encoded", "image/format", "image/path",
-                                                "label/text", "label/ids")}  # fmt: skip
+_KEYS = {k: _len_field(1, k.encode()) for k in (IMAGE, FORMAT, PATH, TEXT, IDS)}
+_FORMATS = {f: _entry(FORMAT, _bytes_feature(f.encode())) for f in ("jpeg", "png")}
 
 
 def encode_example(
     image: bytes, image_format: str, text: str, ids: Sequence[int], path: str
 ) -> bytes:
     """A serialized tf.train.Example with the schema above."""
+    fmt = _FORMATS.get(image_format) or _entry(FORMAT, _bytes_feature(image_format.encode()))
     entries = b"".join(
         (
             _entry(IMAGE, _bytes_feature(image)),
-            _entry(FORMAT, _bytes_feature(image_format.encode())),
+            fmt,
             _entry(PATH, _bytes_feature(path.encode("utf-8"))),
             _entry(TEXT, _bytes_feature(text.encode("utf-8"))),
             _entry(IDS, _int64_feature(ids)),
