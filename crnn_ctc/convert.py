@@ -186,8 +186,6 @@ def convert(cfg: ConvertConfig) -> dict:
     os.makedirs(cfg.data_dir, exist_ok=True)
 
     lines, counts, charset, sample = _pass1(cfg, given)
-    if len(charset) == 0:
-        raise ValueError(f"no usable line in {cfg.anno_file or cfg.image_dir}: nothing to convert")
     wcfg = convert_worker.WorkerConfig(
         cfg.image_dir, cfg.image_height, cfg.image_width, cfg.image_format,
         cfg.jpeg_quality, cfg.max_image_pixels, charset.symbols,

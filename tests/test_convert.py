@@ -327,7 +327,10 @@ def test_bad_config_is_a_value_error(word_dir, kw, message):
         run(word_dir, **kw)
 
 
-def test_nothing_usable_is_an_error(tmp_path):
-    (tmp_path / "image_list.txt").write_text("\n\n")
-    with pytest.raises(ValueError, match="no usable line"):
-        run(tmp_path)
+def test_nothing_usable_still_writes_the_report(tmp_path):
+    (tmp_path / "image_list.txt").write_text("\n\nmissing.jpg x\n")
+    summary = run(tmp_path)
+    assert summary["records"] == 0
+    assert summary["skipped"] == {"blank_line": 2, "missing_file": 1}
+    assert sorted(skipped_rows(tmp_path / "out")) == [1, 2, 3]
+    assert read_records(tmp_path / "out") == {}

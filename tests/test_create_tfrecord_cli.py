@@ -53,3 +53,12 @@ def test_usage_errors_are_clear(tmp_path):
     assert "--anno_file 'nope.txt' is not a file" in proc.stderr
     proc = run_tool("--anno_file", "test_data/image_list.txt")
     assert proc.returncode != 0 and "--image_dir" in proc.stderr
+
+
+def test_nothing_converted_exits_1(tmp_path):
+    (tmp_path / "list.txt").write_text("images/missing.jpg x\n", encoding="utf-8")
+    proc = run_tool("--image_dir", str(tmp_path), "--anno_file", str(tmp_path / "list.txt"),
+                    "--data_dir", str(tmp_path / "out"), "--progress=false")  # fmt: skip
+    assert proc.returncode == 1
+    assert "no line could be converted" in proc.stderr
+    assert "missing_file" in (tmp_path / "out" / "skipped.tsv").read_text()

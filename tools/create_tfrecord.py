@@ -84,6 +84,9 @@ def main(argv):
         summary["elapsed_seconds"], summary["images_per_second"] or 0,
         summary["skipped_total"], summary["skipped"], summary["charset"]["size"],
     )  # fmt: skip
+    if summary["records"] == 0 and cfg.num_tasks == 1:
+        logging.error("no line could be converted; the reasons are in skipped.tsv")
+        return 1
     if FLAGS.strict and summary["skipped_total"]:
         logging.error("--strict: %d lines were skipped", summary["skipped_total"])
         return 1
