@@ -78,7 +78,7 @@ def main(argv):
         raise app.UsageError(str(err)) from err
     splits = summary["splits"]
     logging.info(
-        "wrote %d train + %d validation records to %s in %.1f s (%.0f images/s); "
+        "wrote %d train + %d validation records to %s in %.2f s (%.0f images/s); "
         "skipped %d lines %s (see skipped.tsv); charset: %d symbols",
         splits["train"]["records"], splits["validation"]["records"], cfg.data_dir,
         summary["elapsed_seconds"], summary["images_per_second"] or 0,
