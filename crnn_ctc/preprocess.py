@@ -8,6 +8,7 @@ The rule, the same on both sides:
   2. resize to HxW (aspect not kept), one axis at a time: area averaging along an axis that
      shrinks (a box filter, so thin strokes do not alias away), bilinear along an axis that
      grows (smooth, where area sampling would repeat pixels in blocks).
+  3. the model sees float32 in [-1, 1] (``to_model_input``), applied after batching.
 
 The converter runs the NumPy/OpenCV side (``load_rgb``, ``resize``) in TensorFlow-free worker
 processes; serving runs the TensorFlow side (``decode_image_tf``, ``resize_tf``) in the graph.
@@ -230,3 +231,10 @@ def resize_tf(image, height: int, width: int):
     x = along(x, (height, w), h > height)  # height axis first, as ``resize`` does
     x = along(x, (height, width), w > width)
     return tf.cast(tf.clip_by_value(tf.floor(x + 0.5), 0.0, 255.0), tf.uint8)
+
+
+def to_model_input(images):
+    """uint8 images (..., H, W, 3) -> float32 in [-1, 1], the CRNN's input scaling."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.cast(images, tf.float32) * (2.0 / 255.0) - 1.0

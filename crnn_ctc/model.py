@@ -1,0 +1,120 @@
+"""The CRNN: (optional STN) -> VGG-style CNN -> map-to-sequence -> BiRNN -> per-step logits.
+
+    model = build_crnn(config.preset("paper"), num_classes=charset.num_classes)
+    logits = model(images)          # images (B, H, W, 3) float32 in [-1, 1] -> (B, W // 4, C)
+
+The model returns logits only (no softmax, no decoding): losses.py and decoding.py take them with
+an explicit blank id. Time steps follow from the input width: the CNN pools the width by 4.
+
+On GPU the recurrent layers run on cuDNN: Keras picks the cuDNN kernel when activation is tanh,
+recurrent_activation sigmoid, recurrent_dropout 0, unroll False, use_bias True (and, for GRU,
+reset_after True) and no mask, which is how they are built here (tests/test_model.py checks it).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from crnn_ctc.config import Config
+
+# Pools after convs 1, 2, 4 and 6 (0-based 0, 1, 3, 5): height / 16, width / 4.
+_POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
+
+
+def _conv_bn_relu(x, filters: int, kernel, name: str, padding: str = "same"):
+    # No conv bias: batch norm's beta replaces it.
+    x = keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=name)(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _backbone(x, cfg: Config):
+    """(B, H, W, 3) -> (B, 1, W // 4, filters[-1])."""
+    for i, filters in enumerate(cfg.filters[:6]):
+        x = _conv_bn_relu(x, filters, 3, f"conv{i + 1}")
+        if i in _POOLS:
+            x = keras.layers.MaxPool2D(_POOLS[i], strides=_POOLS[i], name=f"pool{i + 1}")(x)
+    # (B, H/16, W/4, C). The paper's conv7 is 2x2 "valid" on the 2-pixel-high map: it collapses
+    # the height. A one-column pad on the right keeps W/4 steps (the label-length rule of the
+    # converter, sequence.time_steps); a kernel H/16 high collapses any input height.
+    x = keras.layers.ZeroPadding2D(((0, 0), (0, 1)), name="conv7_pad")(x)
+    return _conv_bn_relu(x, cfg.filters[6], (cfg.image_height // 16, 2), "conv7", "valid")
+
+
+def _rnn(cfg: Config, name: str):
+    kind = keras.layers.LSTM if cfg.rnn == "lstm" else keras.layers.GRU
+    # Defaults are exactly the cuDNN conditions; do not set recurrent_dropout or unroll here.
+    layer = kind(cfg.rnn_units, return_sequences=True, name=name)
+    return keras.layers.Bidirectional(layer, name=f"bi{name}")
+
+
+def build_crnn(cfg: Config, num_classes: int) -> keras.Model:
+    """Keras model: images (B, H, W, 3) float in [-1, 1] -> logits (B, W // 4, num_classes)."""
+    inputs = keras.Input((cfg.image_height, cfg.image_width, 3), name="image")
+    x = SpatialTransformer(name="stn")(inputs) if cfg.stn else inputs
+    x = _backbone(x, cfg)  # (B, 1, T, C)
+    x = keras.layers.Reshape((cfg.time_steps, cfg.filters[6]), name="map_to_sequence")(x)
+    for i in range(cfg.rnn_layers):
+        if cfg.dropout:
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout{i + 1}")(x)
+        x = _rnn(cfg, f"{cfg.rnn}{i + 1}")(x)  # (B, T, 2 * units)
+    # float32 logits under mixed precision: the CTC loss and the softmax need the range.
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name=f"crnn_{cfg.rnn}{'_stn' if cfg.stn else ''}")
+
+
+class SpatialTransformer(keras.layers.Layer):
+    """Affine spatial transformer (Jaderberg et al., arXiv 1506.02025): a small localization
+    net predicts a 2x3 affine matrix per image and the image is resampled bilinearly at the same
+    size. It starts as the identity (zero kernel, identity bias), so it first does no harm."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # sampling coordinates need float32
+        super().__init__(**kwargs)
+        self.loc = [
+            keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(
+                6,
+                kernel_initializer="zeros",
+                bias_initializer=keras.initializers.Constant([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+            ),
+        ]
+
+    def call(self, images):
+        theta = images
+        for layer in self.loc:
+            theta = layer(theta)
+        return affine_sample(images, tf.reshape(theta, (-1, 2, 3)))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def affine_sample(images, theta):
+    """Bilinear resampling of ``images`` (B, H, W, C) at ``theta`` (B, 2, 3) applied to the
+    normalized output grid ([-1, 1] on both axes); samples outside the image clamp to its border."""
+    shape = tf.shape(images)
+    b, h, w, c = shape[0], shape[1], shape[2], shape[3]
+    ys, xs = tf.meshgrid(tf.linspace(-1.0, 1.0, h), tf.linspace(-1.0, 1.0, w), indexing="ij")
+    grid = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]), tf.ones([h * w])])  # (3, HW)
+    coords = tf.matmul(theta, tf.tile(grid[None], [b, 1, 1]))  # (B, 2, HW)
+    wf, hf = tf.cast(w - 1, tf.float32), tf.cast(h - 1, tf.float32)
+    x = tf.clip_by_value((coords[:, 0] + 1.0) * 0.5 * wf, 0.0, wf)
+    y = tf.clip_by_value((coords[:, 1] + 1.0) * 0.5 * hf, 0.0, hf)
+    x0, y0 = tf.floor(x), tf.floor(y)
+    x1, y1 = tf.minimum(x0 + 1.0, wf), tf.minimum(y0 + 1.0, hf)
+    flat = tf.reshape(images, (b, h * w, c))
+
+    def gather(yy, xx):  # (B, HW) pixel coordinates -> (B, HW, C)
+        idx = tf.cast(yy, tf.int32) * w + tf.cast(xx, tf.int32)
+        return tf.gather(flat, idx, batch_dims=1)
+
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]  # gradients reach theta through these
+    top = gather(y0, x0) * (1.0 - wx) + gather(y0, x1) * wx
+    bottom = gather(y1, x0) * (1.0 - wx) + gather(y1, x1) * wx
+    return tf.reshape(top * (1.0 - wy) + bottom * wy, shape)
