@@ -25,7 +25,10 @@ _POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
 def _conv_bn_relu(x, filters: int, kernel, name: str, padding: str = "same"):
     # No conv bias: batch norm's beta replaces it.
     x = keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=name)(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    # momentum 0.9 (PyTorch's 0.1): Keras' 0.99 keeps ~0.99^n of the initial variance 1.0 in
+    # the moving average, which after a few hundred steps still dwarfs the small variances of
+    # early layers, so inference-mode outputs differ from training-mode ones.
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 

@@ -14,10 +14,13 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def word_image(text: str, size=(120, 40), mode="RGB", fmt="JPEG") -> bytes:
+def word_image(text: str, size=(120, 40), mode="RGB", fmt="JPEG", font_size=None) -> bytes:
     """A small rendered word, encoded as ``fmt``."""
     im = Image.new("RGB", size, (235, 225, 200))
-    ImageDraw.Draw(im).text((6, 10), text, fill=(20, 30, 90))
+    if font_size:
+        ImageDraw.Draw(im).text((4, 5), text, fill=(20, 30, 90), font_size=font_size)
+    else:
+        ImageDraw.Draw(im).text((6, 10), text, fill=(20, 30, 90))
     if mode != "RGB":
         im = im.convert(mode)
     buf = io.BytesIO()
@@ -82,3 +85,40 @@ def shard_order(data_dir):
 
 def solid(color, size=(20, 10)) -> np.ndarray:
     return np.full((size[1], size[0], 3), color, np.uint8)
+
+
+WORDS = [
+    "cat", "dog", "sun", "map", "red", "box", "tree", "lamp", "milk", "road", "bird", "fish",
+    "door", "rain", "star", "wind", "apple", "house", "river", "table", "green", "stone", "cloud",
+    "light", "paper", "bread", "chair", "water", "music", "clock", "plant", "horse",
+]
+
+
+def make_words_dir(root, words, size=(100, 32)):
+    """root/images/NNN.jpg rendered words and root/image_list.txt; returns the list file."""
+    lines = []
+    for i, word in enumerate(words):
+        write_file(root / "images" / f"{i:03d}.jpg", word_image(word, size=size, font_size=18))
+        lines.append(f"images/{i:03d}.jpg {word}\n")
+    (root / "image_list.txt").write_text("".join(lines), encoding="utf-8")
+    return root / "image_list.txt"
+
+
+def convert_words(root, words, validation=0.0, **kwargs):
+    """Renders ``words`` and converts them into root/tfrecords (one train shard by default)."""
+    from crnn_ctc import convert
+
+    anno = make_words_dir(root, words)
+    cfg = convert.ConvertConfig(
+        image_dir=str(root), anno_file=str(anno), data_dir=str(root / "tfrecords"),
+        validation_split_fraction=validation, num_workers=1, progress=False,
+        **{"num_shards": 1, **kwargs},
+    )
+    convert.convert(cfg)
+    return str(root / "tfrecords")
+
+
+@pytest.fixture(scope="session")
+def words32(tmp_path_factory):
+    """32 rendered words converted to TFRecords (all in train): the overfitting set."""
+    return convert_words(tmp_path_factory.mktemp("words32"), WORDS)
