@@ -1,0 +1,79 @@
+"""Two worker processes on 127.0.0.1 train together with MultiWorkerMirroredStrategy (CPU,
+TF_CONFIG) and end with the same weights."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from tests.conftest import ROOT, WORDS, convert_words
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def tensors(ckpt_dir, step):
+    """Every variable of checkpoint ckpt-<step> (model weights, BN statistics, Adam slots)."""
+    reader = tf.train.load_checkpoint(os.path.join(ckpt_dir, f"ckpt-{step}"))
+    skip = ("_CHECKPOINTABLE_OBJECT_GRAPH", "best/", "save_counter/")  # chief-only saves
+    return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()
+            if not n.startswith(skip)}
+
+
+def test_two_workers_train_together_and_agree(tmp_path):
+    data = convert_words(tmp_path, WORDS, validation=0.25, num_shards=2)
+    run = str(tmp_path / "run")
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_CONFIG": json.dumps({"cluster": cluster,
+                                        "task": {"type": "worker", "index": index}})}
+        procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
+             "--data_dir", data, "--model_dir", run, "--preset", "small", "--batch_size", "8",
+             "--max_train_steps", "6", "--eval_every", "6", "--log_every", "3",
+             "--warmup_steps", "1", "--save_every", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+        ))
+    outputs = []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=300)[0])
+    finally:
+        for p in procs:
+            p.kill()
+    for p, out in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, out[-4000:]
+    assert "num_workers = 2" in outputs[0], outputs[0][-4000:]
+
+    ckpts = {"chief": os.path.join(run, "ckpt"),
+             "worker-1": os.path.join(run, "workers", "worker-1", "ckpt")}
+    at = {(who, step): tensors(d, step) for who, d in ckpts.items() for step in (3, 6)}
+    for step in (3, 6):
+        chief, other = at["chief", step], at["worker-1", step]
+        assert chief["step/.ATTRIBUTES/VARIABLE_VALUE"] == step
+        assert chief.keys() == other.keys() and len(chief) > 100
+        shared = [n for n in chief if "moving_" not in n]  # BN statistics stay per replica
+        assert len(shared) > 100
+        for name in shared:  # the same all-reduced gradients on both: same weights and slots
+            np.testing.assert_allclose(chief[name], other[name], rtol=1e-5, atol=1e-6,
+                                       err_msg=name)
+    # Steps 4-6 changed the weights: the workers trained, they did not just agree at init.
+    moved = [n for n in at["chief", 3] if n.startswith("optimizer/_trainable_variables/")
+             and not np.array_equal(at["chief", 3][n], at["chief", 6][n])]
+    assert len(moved) > 20
+    # Only the chief writes TensorBoard events and the best checkpoint.
+    assert os.path.isdir(os.path.join(run, "train")) and os.path.isdir(os.path.join(run, "best"))
+    assert not os.path.exists(os.path.join(run, "workers", "worker-1", "train"))
