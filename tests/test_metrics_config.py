@@ -96,3 +96,33 @@ def test_config_json_round_trip(tmp_path):
     assert dataclasses.asdict(got_cfg)["filters"] == cfg.filters
     with pytest.raises(FileNotFoundError, match="written by train_crnn_ctc.py"):
         config.load(str(tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize(
+    "epochs, records, batch, steps",
+    [(0.0, 100, 32, 5000), (1.0, 100, 32, 4), (2.0, 100, 32, 7), (0.01, 100, 32, 1)],
+)
+def test_total_steps(epochs, records, batch, steps):
+    from crnn_ctc import train_lib
+
+    cfg = config.override(config.small(), {"num_epochs": epochs, "batch_size": batch})
+    assert train_lib.total_steps(cfg, records) == steps
+
+
+def test_epochs_need_a_record_count():
+    from crnn_ctc import train_lib
+
+    with pytest.raises(ValueError, match="--num_epochs needs dataset.json"):
+        train_lib.total_steps(config.override(config.small(), {"num_epochs": 1.0}), 0)
+
+
+@pytest.mark.parametrize(
+    "kind, step, lr",
+    [("cosine", 0, 0.1), ("cosine", 9, 1.0), ("cosine", 10, 1.0), ("cosine", 60, 0.5),
+     ("cosine", 110, 0.0), ("constant", 80, 1.0), ("exponential", 110, 0.1),
+     ("exponential", 60, 0.1 ** 0.5)],
+)
+def test_learning_rate_schedule(kind, step, lr):
+    from crnn_ctc.train_setup import WarmupSchedule
+
+    assert float(WarmupSchedule(1.0, 10, 110, kind)(step)) == pytest.approx(lr, abs=1e-6)
