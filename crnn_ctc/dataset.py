@@ -100,7 +100,9 @@ def parse_fn(cfg: Config, training: bool, augment: bool):
 
     def parse(serialized):
         rec = tfrecord.parse_example(serialized, (cfg.image_height, cfg.image_width))
-        image = augment_lib.augment(rec["image"]) if training and augment else rec["image"]
+        image = rec["image"]
+        if training and augment:  # JPEG re-encoding is per image; the rest runs per batch
+            image = augment_lib.jpeg_recompress(image)
         ids = rec["label_ids"]
         length = tf.shape(ids)[0]
         labels = tf.pad(ids[:steps], [[0, steps - tf.minimum(length, steps)]], constant_values=-1)
@@ -115,8 +117,12 @@ def parse_fn(cfg: Config, training: bool, augment: bool):
     return parse
 
 
-def _scale(batch):
-    return {**batch, "image": preprocess.to_model_input(batch["image"])}
+def _finish_fn(augment: bool):
+    def finish(batch):
+        images = augment_lib.augment_batch(batch["image"]) if augment else batch["image"]
+        return {**batch, "image": preprocess.to_model_input(images)}
+
+    return finish
 
 
 def build_dataset(
@@ -139,7 +145,7 @@ def build_dataset(
         deterministic=not training,
     )
     ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(_scale, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(_finish_fn(training and augment), num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     # The pipeline shards itself (above); tf.distribute must not shard again.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF

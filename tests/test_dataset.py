@@ -65,14 +65,38 @@ def test_training_augmentation_changes_pixels_not_labels(words32):
     assert changed >= 16  # each step fires with p <= 0.5; nearly every image gets some
 
 
-def test_augment_eager_and_in_graph():
-    image = tf.cast(tf.random.stateless_uniform((32, 100, 3), (1, 1), 0, 255), tf.uint8)
-    out = augment.augment(image)
-    assert out.shape == (32, 100, 3) and out.dtype == tf.uint8
-    ds = tf.data.Dataset.from_tensors(image).repeat(3).map(augment.augment)
-    assert [x.shape for x in ds] == [(32, 100, 3)] * 3
-    for step in (augment.random_warp, augment.gaussian_blur, augment.color_jitter):
-        assert step(tf.cast(image, tf.float32)).shape == (32, 100, 3)
+def test_augment_batch_eager_and_in_graph():
+    images = tf.cast(tf.random.stateless_uniform((4, 32, 100, 3), (1, 1), 0, 255), tf.uint8)
+    out = augment.augment_batch(images)
+    assert out.shape == (4, 32, 100, 3) and out.dtype == tf.uint8
+    ds = tf.data.Dataset.from_tensors(images).repeat(2).map(augment.augment_batch)
+    assert [x.shape for x in ds] == [(4, 32, 100, 3)] * 2
+    x = tf.cast(images, tf.float32)
+    off, on = tf.constant([False] * 4), tf.constant([True, False, True, False])
+    for step in (augment.random_warp, augment.gaussian_blur, augment.color_jitter,
+                 augment.gaussian_noise):
+        np.testing.assert_allclose(step(x, off).numpy(), x.numpy(), atol=1e-3)  # masked: as is
+        got = step(x, on).numpy()
+        assert not np.allclose(got[0], x[0].numpy(), atol=1e-3)
+        np.testing.assert_allclose(got[1], x[1].numpy(), atol=1e-3)
+    single = augment.jpeg_recompress(images[0], p=1.0)
+    assert single.shape == (32, 100, 3) and single.dtype == tf.uint8
+
+
+def test_blur_folded_into_channels_equals_a_per_image_convolution():
+    x = tf.random.stateless_uniform((3, 8, 9, 3), (2, 2), 0, 255)
+    mask = tf.constant([True, False, True])
+    got = augment.gaussian_blur(x, mask, max_sigma=0.3 + 1e-7).numpy()  # sigma = 0.3 for all
+    k = np.exp(-0.5 * (np.arange(-2.0, 3.0) / 0.3) ** 2)
+    k = (k / k.sum()).astype(np.float32)
+    kx = np.tile(k.reshape(1, 5, 1, 1), (1, 1, 3, 1))
+    ky = np.tile(k.reshape(5, 1, 1, 1), (1, 1, 3, 1))
+    for i in range(3):
+        want = x[i: i + 1]
+        if mask[i]:
+            want = tf.nn.depthwise_conv2d(want, kx, [1, 1, 1, 1], "SAME")
+            want = tf.nn.depthwise_conv2d(want, ky, [1, 1, 1, 1], "SAME")
+        np.testing.assert_allclose(got[i], want.numpy()[0], atol=1e-3)
 
 
 def test_labels_longer_than_the_time_steps_are_cut_but_keep_their_length(tmp_path):
