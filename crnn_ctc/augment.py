@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -62,9 +63,11 @@ def gaussian_blur(images, max_sigma=1.2):
 
 
 # RGB <-> YIQ: a hue shift is a rotation of the (I, Q) plane, one 3x3 matrix per image.
-_RGB_TO_YIQ = tf.constant([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
-                           [0.211, -0.523, 0.312]])
-_YIQ_TO_RGB = tf.linalg.inv(_RGB_TO_YIQ)
+# NumPy, not tf.constant: a tensor made at import time would start TensorFlow's context before
+# MultiWorkerMirroredStrategy can configure collective ops.
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                        [0.211, -0.523, 0.312]], np.float32)
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 
 def color_jitter(images, max_hue=0.1):
