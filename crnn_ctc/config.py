@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 
 from crnn_ctc import sequence
 from crnn_ctc.charset import Charset
+from crnn_ctc.convert_outputs import write_json
 
 PAPER_FILTERS = (64, 128, 256, 256, 512, 512, 512)
 BACKBONES = ("vgg",)
@@ -167,12 +168,7 @@ def from_dict(data: Mapping) -> tuple[Config, Charset]:
 
 
 def save(cfg: Config, charset: Charset, path: str) -> None:
-    """Writes config.json atomically (a reader never sees half a file)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(to_dict(cfg, charset), f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, to_dict(cfg, charset))  # atomic: a killed run never leaves half a file
 
 
 def load(model_dir: str) -> tuple[Config, Charset]:

@@ -37,7 +37,6 @@ from crnn_ctc.train_setup import (
     resolve_config,
     set_precision,
     worker_dir,
-    write_json,
 )
 
 
@@ -118,7 +117,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
                 best.assign(last_metrics["word_accuracy"])
                 path = best_manager.save(checkpoint_number=s)
-                write_json(os.path.join(out_dir, "best", "best.json"),
+                config_lib.write_json(os.path.join(out_dir, "best", "best.json"),
                            {"step": s, "checkpoint": os.path.basename(path), **last_metrics})
             window["t"] = time.perf_counter()  # images/s excludes evaluation
             window["images"] = 0

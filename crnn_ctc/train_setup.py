@@ -125,11 +125,3 @@ def check_model_dir(model_dir: str, cfg: config_lib.Config, info: DatasetInfo) -
             "use a new --model_dir or the stored settings to resume"
         )
     logging.info("resuming the run in %s", model_dir)
-
-
-def write_json(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
