@@ -1,38 +1,53 @@
 """Benchmark: CPU training throughput (images/s) of the CRNN, fp32, synthetic in-memory batches.
 
-    .venv/bin/python benchmarks/bench_train_cpu.py --list                 # the variants
-    .venv/bin/python benchmarks/bench_train_cpu.py                        # default variants
-    .venv/bin/python benchmarks/bench_train_cpu.py --variants sparse,intra2_inter1 --repeats 5
-    .venv/bin/python benchmarks/bench_train_cpu.py --mode profile         # CNN / RNN / CTC split
-    .venv/bin/python benchmarks/bench_train_cpu.py --mode roofline        # matmul GFLOP/s ceiling
-    .venv/bin/python benchmarks/bench_train_cpu.py --preset small --variants baseline
+    .venv/bin/python benchmarks/bench_train_cpu.py --list                  # the variants
+    .venv/bin/python benchmarks/bench_train_cpu.py                         # default variants
+    .venv/bin/python benchmarks/bench_train_cpu.py --variants sparse,fused_bn --repeats 4
+    .venv/bin/python benchmarks/bench_train_cpu.py --mode ab --steps 20    # one process, A/B
+    .venv/bin/python benchmarks/bench_train_cpu.py --mode profile --threads 2,1   # where it goes
+    .venv/bin/python benchmarks/bench_train_cpu.py --mode roofline         # fp32 GFLOP/s ceiling
+    .venv/bin/python benchmarks/bench_train_cpu.py --preset small --variants fused_bn --steps 20
+    .venv/bin/python benchmarks/bench_train_cpu.py --mode table            # stored results
 
-What is timed: one training step = forward, CTC loss, backward, Adam update, on one synthetic
-batch (random images in [-1, 1], random labels of 3-10 symbols out of 36, blank id 36) that is
-built once and held in memory, so no input pipeline is timed. Each (variant, repeat) runs in its
-own subprocess, because thread counts and oneDNN environment variables must be set before
-TensorFlow is imported; the runs go round-robin over the variants (repeat 1 of every variant,
-then repeat 2, ...), so slow phases of a shared machine hit all variants alike. ``baseline`` is
-always run too, and every variant is also given relative to the baseline of the same invocation.
+What is timed: one training step = forward, CTC loss, backward, Adam update (no gradient
+clipping), on one synthetic batch (random images in [-1, 1], random labels of 3-10 symbols out of
+36, blank id 36) built once and held in memory, so no input pipeline is timed. Each (variant,
+repeat) runs in its own subprocess, because thread counts and oneDNN environment variables must
+be set before TensorFlow is imported; the runs go round-robin over the variants (repeat 1 of
+every variant, then repeat 2, ...), so slow phases of a shared machine hit all variants alike.
+``baseline`` (crnn_ctc.model.build_crnn + crnn_ctc.losses.ctc_loss in a tf.function step) is
+always run too. Variants that change the model rebuild build_crnn's architecture here
+(build_variant) and must match its parameter count.
 
-Each subprocess: import, build, ``--warmup`` untimed steps (tracing, XLA compilation), then
+Each subprocess: import TensorFlow, time a fixed matmul (``probe_gflops``: how fast the cores
+were at that moment), build, ``--warmup`` untimed steps (tracing, XLA compilation), then
 ``--steps`` timed steps, each ended by fetching the loss to the host. For every timed step it
-also reads /proc/stat, so the CPU time other processes took during that step is known
-(``foreign``: fraction of all cores busy with other processes). Reported per variant: img/s
-median / min / max over all timed steps of all repeats, the median of each repeat, and
-``img_s_clean``: the median over the steps during which other processes used < 10% of the
-machine (null if fewer than 3 such steps).
+reads /proc/stat, so the CPU time other processes took during that step is known (``foreign``:
+fraction of all cores busy with other processes); before each run the parent waits up to
+``--wait_idle`` s for a quiet second. Reported per variant: img/s median / min / max over all
+timed steps of all runs, the median of each run, ``img_s_clean`` (median over the steps during
+which other processes used < 10% of the machine; null if fewer than 3), and ``vs_baseline``:
+variant median / baseline median of the same invocation (median over invocations when runs are
+pooled). Runs of the same preset/variant from earlier invocations in ``--out`` are pooled
+(``--fresh`` replaces them); ``by_invocation`` keeps each invocation's own numbers.
+
+``--mode ab``: variants that need no environment, thread or dtype-policy change (e.g. sparse,
+fused_bn, lstm_*) run in one subprocess from the same initial weights, steps interleaved
+(ABC CBA ...), which removes the run-to-run (process, host) noise from the comparison.
 
 FLOPs: analytic multiply-adds of the convolutions, LSTMs and the dense layer (batch norm, ReLU,
 pooling, LSTM gates, CTC and Adam are left out: < 1%); training = 3x forward (forward, input
-gradient, weight gradient), less the input gradient of the first convolution. ``--mode roofline``
-measures the sustained fp32 GFLOP/s of large chained matmuls (tf.linalg.matmul 2048x2048) and
-gives the img/s ceiling = that / training FLOPs per image.
+gradient, weight gradient), less the input gradient of the first convolution. ``--mode profile``
+traces two steps with the TensorFlow profiler and sums op times by model part (with
+``--threads 2,1`` ops run one at a time, so the sums add up to the step), then times the parts
+alone (CNN, BiLSTMs + logits, CTC dense / sparse, Adam). ``--mode roofline`` measures sustained
+GFLOP/s of large fp32 matmuls and of a conv6-shaped convolution (and, labelled NOT_FP32, bf16)
+and gives the img/s ceiling = best fp32 rate / training FLOPs per image.
 
-Output: one JSON object per variant (``--mode bench``) or one object (profile, roofline) on
+Output: one JSON object per variant (``--mode bench``) or per profiled variant / roofline on
 stdout; everything is also merged into ``--out`` (benchmarks/results/train_cpu.json, git-ignored)
 under the keys ``variants`` ("preset/variant"), ``profile``, ``roofline`` and ``machine``.
-Progress goes to stderr.
+Progress goes to stderr. Variants marked fp32=false are NOT fp32 measurements.
 """
 
 from __future__ import annotations
@@ -81,58 +96,95 @@ class Variant:
     @property
     def ours(self) -> bool:
         """True when crnn_ctc.model.build_crnn builds the model unchanged."""
-        return (self.loop == "step" and self.bn == "keras" and self.rnn == "keras"
-                and self.layout == "channels_last")
+        return (
+            self.loop == "step"
+            and self.bn == "keras"
+            and self.rnn == "keras"
+            and self.layout == "channels_last"
+        )
 
 
 _ONEDNN_BF16 = (("ONEDNN_DEFAULT_FPMATH_MODE", "BF16"), ("TF_SET_ONEDNN_FPMATH_MODE", "BF16"))
 VARIANTS: dict[str, Variant] = {
-    "baseline": Variant("crnn_ctc build_crnn + losses.ctc_loss (dense labels) in a tf.function "
-                        "step, Adam; TensorFlow's default threads"),
+    "baseline": Variant(
+        "crnn_ctc build_crnn + losses.ctc_loss (dense labels) in a tf.function "
+        "step, Adam; TensorFlow's default threads"
+    ),
     "xla": Variant("baseline with tf.function(jit_compile=True)", jit=True),
-    "keras_fit": Variant("a plain keras.Sequential build of the same layers, model.compile(Adam, "
-                         "keras.ops.ctc_loss) + model.fit on a repeated in-memory batch",
-                         loop="fit"),
-    "keras_train_on_batch": Variant("the plain build of keras_fit, model.train_on_batch in a "
-                                    "Python loop", loop="train_on_batch"),
-    "sparse": Variant("baseline with tf.nn.ctc_loss on SparseTensor labels (the C++ CTCLoss "
-                      "kernel) instead of dense labels (ctc_loss_dense, TF ops)",
-                      labels="sparse"),
+    "keras_fit": Variant(
+        "a plain keras.Sequential build of the same layers, model.compile(Adam, "
+        "keras.ops.ctc_loss) + model.fit on a repeated in-memory batch",
+        loop="fit",
+    ),
+    "keras_train_on_batch": Variant(
+        "the plain build of keras_fit, model.train_on_batch in a Python loop", loop="train_on_batch"
+    ),
+    "sparse": Variant(
+        "baseline with tf.nn.ctc_loss on SparseTensor labels (the C++ CTCLoss "
+        "kernel) instead of dense labels (ctc_loss_dense, TF ops)",
+        labels="sparse",
+    ),
     "intra1_inter1": Variant("baseline, intra_op=1 inter_op=1", intra=1, inter=1),
     "intra2_inter1": Variant("baseline, intra_op=2 inter_op=1", intra=2, inter=1),
     "intra1_inter2": Variant("baseline, intra_op=1 inter_op=2", intra=1, inter=2),
     "intra2_inter2": Variant("baseline, intra_op=2 inter_op=2 set explicitly", intra=2, inter=2),
-    "onednn_off": Variant("baseline with TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels)",
-                          env=(("TF_ENABLE_ONEDNN_OPTS", "0"),)),
-    "onednn_caller_thread": Variant("baseline with TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD=1",
-                                    env=(("TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD", "1"),)),
-    "omp_env": Variant("baseline with OMP_NUM_THREADS=2 KMP_BLOCKTIME=1 KMP_AFFINITY=granularity="
-                       "fine,compact,1,0 (TensorFlow's pip build loads no OpenMP runtime)",
-                       env=(("OMP_NUM_THREADS", "2"), ("KMP_BLOCKTIME", "1"),
-                            ("KMP_AFFINITY", "granularity=fine,compact,1,0"))),
-    "fused_bn": Variant("baseline architecture with batch norm as one FusedBatchNormV3 op",
-                        bn="fused"),
+    "onednn_off": Variant(
+        "baseline with TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels)",
+        env=(("TF_ENABLE_ONEDNN_OPTS", "0"),),
+    ),
+    "onednn_caller_thread": Variant(
+        "baseline with TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD=1",
+        env=(("TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD", "1"),),
+    ),
+    "omp_env": Variant(
+        "baseline with OMP_NUM_THREADS=2 KMP_BLOCKTIME=1 KMP_AFFINITY=granularity="
+        "fine,compact,1,0 (TensorFlow's pip build loads no OpenMP runtime)",
+        env=(
+            ("OMP_NUM_THREADS", "2"),
+            ("KMP_BLOCKTIME", "1"),
+            ("KMP_AFFINITY", "granularity=fine,compact,1,0"),
+        ),
+    ),
+    "fused_bn": Variant(
+        "baseline architecture with batch norm as one FusedBatchNormV3 op", bn="fused"
+    ),
     "lstm_unroll": Variant("baseline architecture with keras LSTM(unroll=True)", rnn="unroll"),
-    "lstm_hoisted": Variant("baseline architecture with a hand-written BiLSTM: the input "
-                            "projection of all steps and both directions as one matmul, one "
-                            "tf.while_loop for both directions (batched h @ U)", rnn="hoisted"),
-    "channels_first": Variant("baseline architecture with the CNN in NCHW (one transpose in, "
-                              "one out)", layout="channels_first"),
-    "lstm_impl1": Variant("baseline architecture with keras LSTM(implementation=1)",
-                          rnn="impl1"),
-    "sparse_intra2_inter1": Variant("sparse labels + intra_op=2 inter_op=1", labels="sparse",
-                                    intra=2, inter=1),
-    "sparse_fused_bn": Variant("sparse labels + fused batch norm", labels="sparse",
-                               bn="fused"),
-    "bf16_fpmath": Variant("NOT fp32 if it takes effect: baseline with ONEDNN_DEFAULT_FPMATH_MODE="
-                           "BF16 and TF_SET_ONEDNN_FPMATH_MODE=BF16 (implicit bf16 in oneDNN)",
-                           env=_ONEDNN_BF16, fp32=False),
-    "mixed_bf16": Variant("NOT fp32: baseline under the keras 'mixed_bfloat16' policy (bf16 "
-                          "convs/LSTMs, fp32 variables and logits)", policy="mixed_bfloat16",
-                          fp32=False),
+    "lstm_hoisted": Variant(
+        "baseline architecture with a hand-written BiLSTM: the input "
+        "projection of all steps and both directions as one matmul, one "
+        "tf.while_loop for both directions (batched h @ U)",
+        rnn="hoisted",
+    ),
+    "channels_first": Variant(
+        "baseline architecture with the CNN in NCHW (one transpose in, one out)",
+        layout="channels_first",
+    ),
+    "lstm_impl1": Variant("baseline architecture with keras LSTM(implementation=1)", rnn="impl1"),
+    "sparse_intra2_inter1": Variant(
+        "sparse labels + intra_op=2 inter_op=1", labels="sparse", intra=2, inter=1
+    ),
+    "sparse_fused_bn": Variant("sparse labels + fused batch norm", labels="sparse", bn="fused"),
+    "bf16_fpmath": Variant(
+        "NOT fp32 if it takes effect: baseline with ONEDNN_DEFAULT_FPMATH_MODE="
+        "BF16 and TF_SET_ONEDNN_FPMATH_MODE=BF16 (implicit bf16 in oneDNN)",
+        env=_ONEDNN_BF16,
+        fp32=False,
+    ),
+    "mixed_bf16_sparse_fused_bn": Variant(
+        "NOT fp32: mixed_bfloat16 + sparse labels + fused batch norm",
+        policy="mixed_bfloat16",
+        labels="sparse",
+        bn="fused",
+        fp32=False,
+    ),
+    "mixed_bf16": Variant(
+        "NOT fp32: baseline under the keras 'mixed_bfloat16' policy (bf16 "
+        "convs/LSTMs, fp32 variables and logits)",
+        policy="mixed_bfloat16",
+        fp32=False,
+    ),
 }
-DEFAULT_VARIANTS = ("baseline,xla,keras_fit,sparse,intra1_inter1,intra2_inter1,intra1_inter2,"
-                    "onednn_off,fused_bn,lstm_unroll,bf16_fpmath,mixed_bf16")
+DEFAULT_VARIANTS = "baseline,sparse,fused_bn,sparse_fused_bn,xla,keras_fit"  # ~6 min (paper)
 
 
 # -- shared-machine accounting -----------------------------------------------------------------
@@ -186,7 +238,7 @@ def _fused_bn_class():
         n = B*H*W >= 1600 here)."""
 
         def __init__(self, momentum, epsilon, **kwargs):
-            super().__init__(**kwargs)
+            super().__init__(autocast=False, **kwargs)  # fp32 scale/offset under mixed bf16
             self.momentum, self.epsilon = momentum, epsilon
 
         def build(self, input_shape):
@@ -194,22 +246,30 @@ def _fused_bn_class():
             self.gamma = self.add_weight(shape=c, initializer="ones", name="gamma")
             self.beta = self.add_weight(shape=c, initializer="zeros", name="beta")
             self.moving_mean = self.add_weight(
-                shape=c, initializer="zeros", name="moving_mean", trainable=False)
+                shape=c, initializer="zeros", name="moving_mean", trainable=False
+            )
             self.moving_variance = self.add_weight(
-                shape=c, initializer="ones", name="moving_variance", trainable=False)
+                shape=c, initializer="ones", name="moving_variance", trainable=False
+            )
 
         def call(self, x, training=False):
             if not training:
                 y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                    x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
-                    epsilon=self.epsilon, is_training=False)
+                    x,
+                    self.gamma,
+                    self.beta,
+                    self.moving_mean,
+                    self.moving_variance,
+                    epsilon=self.epsilon,
+                    is_training=False,
+                )
                 return y
             y, mean, var = tf.compat.v1.nn.fused_batch_norm(
-                x, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+                x, self.gamma, self.beta, epsilon=self.epsilon, is_training=True
+            )
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + tf.stop_gradient(mean) * (1 - m))
-            self.moving_variance.assign(
-                self.moving_variance * m + tf.stop_gradient(var) * (1 - m))
+            self.moving_variance.assign(self.moving_variance * m + tf.stop_gradient(var) * (1 - m))
             return y
 
         def compute_output_shape(self, input_shape):
@@ -234,14 +294,16 @@ def _hoisted_bilstm_class():
 
         def build(self, input_shape):
             u, d = self.units, input_shape[-1]
-            self.kernel = self.add_weight(shape=(d, 8 * u), initializer="glorot_uniform",
-                                          name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(2, u, 4 * u),
-                                                    initializer="orthogonal",
-                                                    name="recurrent_kernel")
+            self.kernel = self.add_weight(
+                shape=(d, 8 * u), initializer="glorot_uniform", name="kernel"
+            )
+            self.recurrent_kernel = self.add_weight(
+                shape=(2, u, 4 * u), initializer="orthogonal", name="recurrent_kernel"
+            )
             forget = tf.concat([tf.zeros(u), tf.ones(u), tf.zeros(2 * u)], 0)
-            self.bias = self.add_weight(shape=(8 * u,), name="bias",
-                                        initializer=lambda *a, **k: tf.tile(forget, [2]))
+            self.bias = self.add_weight(
+                shape=(8 * u,), name="bias", initializer=lambda *a, **k: tf.tile(forget, [2])
+            )
 
         def call(self, x):
             u, steps, d = self.units, x.shape[1], x.shape[2]
@@ -289,13 +351,16 @@ def build_variant(cfg, v: Variant):
         def bn(name):
             return fused(name=name, **bn_kw)
     else:
+
         def bn(name):
-            return L.BatchNormalization(axis=1 if fmt == "channels_first" else -1, name=name,
-                                        **bn_kw)
+            return L.BatchNormalization(
+                axis=1 if fmt == "channels_first" else -1, name=name, **bn_kw
+            )
 
     def cbr(x, filters, kernel, name, padding="same"):
-        x = L.Conv2D(filters, kernel, padding=padding, use_bias=False, data_format=fmt,
-                     name=name)(x)
+        x = L.Conv2D(filters, kernel, padding=padding, use_bias=False, data_format=fmt, name=name)(
+            x
+        )
         return L.ReLU(name=f"{name}_relu")(bn(name=f"{name}_bn")(x))
 
     inputs = keras.Input((cfg.image_height, cfg.image_width, 3), name="image")
@@ -316,14 +381,17 @@ def build_variant(cfg, v: Variant):
         if v.rnn == "hoisted":
             x = _hoisted_bilstm_class()(cfg.rnn_units, name=f"bilstm{i + 1}")(x)
             continue
-        cell = L.LSTM(cfg.rnn_units, return_sequences=True, name=f"lstm{i + 1}",
-                      **rnn_kwargs[v.rnn])
+        cell = L.LSTM(
+            cfg.rnn_units, return_sequences=True, name=f"lstm{i + 1}", **rnn_kwargs[v.rnn]
+        )
         x = L.Bidirectional(cell, name=f"bilstm{i + 1}")(x)
     logits = L.Dense(NUM_CLASSES, dtype="float32", name="logits")(x)
     model = keras.Model(inputs, logits, name="crnn_variant")
     if model.count_params() != reference.count_params():
-        raise RuntimeError("build_variant no longer matches crnn_ctc.model.build_crnn: "
-                           f"{model.count_params()} vs {reference.count_params()} parameters")
+        raise RuntimeError(
+            "build_variant no longer matches crnn_ctc.model.build_crnn: "
+            f"{model.count_params()} vs {reference.count_params()} parameters"
+        )
     return model
 
 
@@ -339,14 +407,20 @@ def build_plain_keras(cfg):
     bn_kw = {"momentum": ref_bn.momentum, "epsilon": ref_bn.epsilon}
     layers, pools = [keras.Input((cfg.image_height, cfg.image_width, 3))], _pools()
     for i, f in enumerate(cfg.filters[:6]):
-        layers += [L.Conv2D(f, 3, padding="same", use_bias=False), L.BatchNormalization(**bn_kw),
-                   L.ReLU()]
+        layers += [
+            L.Conv2D(f, 3, padding="same", use_bias=False),
+            L.BatchNormalization(**bn_kw),
+            L.ReLU(),
+        ]
         if i in pools:
             layers.append(L.MaxPool2D(pools[i], strides=pools[i]))
-    layers += [L.ZeroPadding2D(((0, 0), (0, 1))),
-               L.Conv2D(cfg.filters[6], (cfg.image_height // 16, 2), use_bias=False),
-               L.BatchNormalization(**bn_kw), L.ReLU(),
-               L.Reshape((cfg.time_steps, cfg.filters[6]))]
+    layers += [
+        L.ZeroPadding2D(((0, 0), (0, 1))),
+        L.Conv2D(cfg.filters[6], (cfg.image_height // 16, 2), use_bias=False),
+        L.BatchNormalization(**bn_kw),
+        L.ReLU(),
+        L.Reshape((cfg.time_steps, cfg.filters[6])),
+    ]
     for _ in range(cfg.rnn_layers):
         layers.append(L.Bidirectional(L.LSTM(cfg.rnn_units, return_sequences=True)))
     layers.append(L.Dense(NUM_CLASSES))
@@ -398,9 +472,14 @@ def sparse_ctc_loss(labels, label_length, logits, blank_id: int):
     safe_length = tf.where(feasible, label_length, tf.zeros_like(label_length))
     idx = tf.where(tf.sequence_mask(safe_length, tf.shape(labels)[1]))
     sparse = tf.SparseTensor(idx, tf.gather_nd(labels, idx), tf.shape(labels, out_type=tf.int64))
-    loss = tf.nn.ctc_loss(labels=sparse, logits=tf.cast(logits, tf.float32), label_length=None,
-                          logit_length=logit_length, logits_time_major=False,
-                          blank_index=blank_id)
+    loss = tf.nn.ctc_loss(
+        labels=sparse,
+        logits=tf.cast(logits, tf.float32),
+        label_length=None,
+        logit_length=logit_length,
+        logits_time_major=False,
+        blank_index=blank_id,
+    )
     return tf.where(feasible, loss, tf.zeros_like(loss)), feasible
 
 
@@ -465,9 +544,31 @@ def _make_step(tf, keras, model, v: Variant):
     return step
 
 
+def _probe_gflops(tf) -> float:
+    """GFLOP/s of a fixed fp32 matmul chain (1024^2 x 8, ~0.1 s): shows how fast this process's
+    cores were when the run started (host turbo, noisy neighbours), independent of the model."""
+    a = tf.random.normal((1024, 1024))
+    b = tf.random.normal((1024, 1024)) / 32.0
+
+    @tf.function
+    def chain(c):
+        for _ in range(8):
+            c = tf.linalg.matmul(c, b)
+        return c
+
+    chain(a).numpy()
+    rates = []
+    for _ in range(5):
+        t = time.perf_counter()
+        chain(a).numpy()
+        rates.append(2 * 1024**3 * 8 / (time.perf_counter() - t) / 1e9)
+    return round(statistics.median(rates), 1)
+
+
 def run_variant(name: str, preset: str, batch: int, steps: int, warmup: int, seed: int) -> dict:
     v = VARIANTS[name]
     tf, keras = _setup_tf(v)
+    probe = _probe_gflops(tf)
     from crnn_ctc import config
     from crnn_ctc import model as crnn_model
 
@@ -521,8 +622,9 @@ def run_variant(name: str, preset: str, batch: int, steps: int, warmup: int, see
                     losses_seen.append(logs.get("loss") if logs else None)
 
             data = tf.data.Dataset.from_tensors((images, labels)).repeat()
-            model.fit(data, steps_per_epoch=warmup + steps, epochs=1, verbose=0,
-                      callbacks=[Clock()])
+            model.fit(
+                data, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[Clock()]
+            )
             first_step_s = snaps[1][0] - snaps[0][0]
             for i in range(warmup, warmup + steps):
                 a, b = snaps[i], snaps[i + 1]
@@ -539,6 +641,7 @@ def run_variant(name: str, preset: str, batch: int, steps: int, warmup: int, see
         "jit_compile": jit,
         "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        "probe_gflops": probe,
         "build_and_first_step_s": round(time.perf_counter() - t_build - sum(times), 2),
         "first_step_s": round(first_step_s, 3),
         "step_s": [round(t, 4) for t in times],
@@ -549,9 +652,80 @@ def run_variant(name: str, preset: str, batch: int, steps: int, warmup: int, see
     }
 
 
+# -- worker: in-process A/B ---------------------------------------------------------------------
+def run_ab(names: list[str], preset: str, batch: int, steps: int, warmup: int, seed: int) -> dict:
+    """Variants that need no environment, thread or dtype-policy change, in one process with the
+    same initial weights, their steps interleaved (ABC CBA ABC ...): no run-to-run noise."""
+    variants = [VARIANTS[n] for n in names]
+    for n, v in zip(names, variants, strict=True):
+        if v.env or v.intra or v.inter or v.loop != "step" or v.policy != "float32":
+            raise SystemExit(f"--mode ab: {n} needs its own process (env, threads, fit or policy)")
+    tf, keras = _setup_tf(variants[0])
+    from crnn_ctc import config
+    from crnn_ctc import model as crnn_model
+
+    cfg = config.preset(preset)
+    x, y, n = (tf.constant(a) for a in make_batch(cfg, batch, seed))
+    reference = crnn_model.build_crnn(cfg, NUM_CLASSES)
+    step_fns = {}
+    for name, v in zip(names, variants, strict=True):
+        model = crnn_model.build_crnn(cfg, NUM_CLASSES) if v.ours else build_variant(cfg, v)
+        if v.rnn != "hoisted":  # same weights; the hoisted BiLSTM lays them out differently
+            model.set_weights(reference.get_weights())
+        step_fns[name] = _make_step(tf, keras, model, v)
+        for _ in range(warmup):
+            step_fns[name](x, y, n).numpy()
+    times = {k: [] for k in names}
+    foreign = {k: [] for k in names}
+    for i in range(steps):
+        for name in names if i % 2 == 0 else names[::-1]:
+            a = _cpu_snapshot()
+            step_fns[name](x, y, n).numpy()
+            b = _cpu_snapshot()
+            times[name].append(b[0] - a[0])
+            foreign[name].append(_foreign(a, b)[0])
+    out = {}
+    for name in names:
+        clean = [t for t, f in zip(times[name], foreign[name], strict=True) if f < CLEAN_FOREIGN]
+        out[name] = {
+            "img_s_median": round(batch / statistics.median(times[name]), 2),
+            "img_s_clean": (
+                round(batch / statistics.median(clean), 2) if len(clean) >= 3 else None
+            ),
+            "clean_steps": len(clean),
+            "step_s": [round(t, 4) for t in times[name]],
+        }
+    first = out[names[0]]
+    for name in names:
+        out[name]["vs_first"] = round(out[name]["img_s_median"] / first["img_s_median"], 3)
+        if out[name]["img_s_clean"] and first["img_s_clean"]:
+            out[name]["vs_first_clean"] = round(out[name]["img_s_clean"] / first["img_s_clean"], 3)
+    return {
+        "preset": preset,
+        "batch": batch,
+        "steps": steps,
+        "warmup": warmup,
+        "variants": out,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
 # -- worker: profile ----------------------------------------------------------------------------
-_CONTROL_OPS = {"While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall", "If",
-                "StatelessIf", "Case", "_Recv", "_Send", "NoOp", "Identity", "_Arg", "_Retval"}
+_CONTROL_OPS = {
+    "While",
+    "StatelessWhile",
+    "PartitionedCall",
+    "StatefulPartitionedCall",
+    "If",
+    "StatelessIf",
+    "Case",
+    "_Recv",
+    "_Send",
+    "NoOp",
+    "Identity",
+    "_Arg",
+    "_Retval",
+}
 
 
 _SCOPES = (  # (category, regex on one component of the op name), first match wins
@@ -615,7 +789,8 @@ def _xplane_split(logdir: str, nsteps: int) -> dict:
         "op_ms_per_step": {k: round(v, 1) for k, v in sorted(total.items(), key=lambda kv: -kv[1])},
         "op_share": {k: round(v / s, 3) for k, v in sorted(total.items(), key=lambda kv: -kv[1])},
         "top_op_types_ms_per_step": {
-            k: round(v, 1) for k, v in sorted(by_type.items(), key=lambda kv: -kv[1])[:12]},
+            k: round(v, 1) for k, v in sorted(by_type.items(), key=lambda kv: -kv[1])[:12]
+        },
         "cnn_ms_per_step_by_layer": {k: round(v, 1) for k, v in sorted(by_layer.items())},
         "ops_per_step": round(ops / nsteps),
     }
@@ -652,7 +827,7 @@ def run_profile(name: str, preset: str, batch: int, steps: int, warmup: int, see
     cnn = keras.Model(model.input, seq.output)
     feats_in = keras.Input(seq.output.shape[1:])
     h = feats_in
-    after = model.layers[model.layers.index(seq) + 1:]
+    after = model.layers[model.layers.index(seq) + 1 :]
     for layer in after:
         h = layer(h)
     rnn = keras.Model(feats_in, h)
@@ -669,6 +844,7 @@ def run_profile(name: str, preset: str, batch: int, steps: int, warmup: int, see
             g = tape.gradient(loss, sub.trainable_variables)
             opt_parts[key].apply_gradients(zip(g, sub.trainable_variables, strict=True))
             return loss
+
         return f
 
     def ctc_part(fn):
@@ -678,6 +854,7 @@ def run_profile(name: str, preset: str, batch: int, steps: int, warmup: int, see
                 tape.watch(logits)
                 loss = tf.reduce_mean(fn(y, n, logits, BLANK)[0])
             return loss + tf.reduce_sum(tape.gradient(loss, logits))
+
         return f
 
     fixed_grads = [tf.random.normal(w.shape) * 1e-3 for w in model.trainable_variables]
@@ -690,8 +867,9 @@ def run_profile(name: str, preset: str, batch: int, steps: int, warmup: int, see
     parts = {
         "full_step": lambda: full(x, y, n),
         "cnn_fwd_bwd_adam": fwd_bwd(cnn, x, "cnn", lambda o: tf.reduce_sum(o * cnn_grad)),
-        "rnn_logits_fwd_bwd_adam": fwd_bwd(rnn, feats, "rnn",
-                                           lambda o: tf.reduce_mean(tf.square(o))),
+        "rnn_logits_fwd_bwd_adam": fwd_bwd(
+            rnn, feats, "rnn", lambda o: tf.reduce_mean(tf.square(o))
+        ),
         "ctc_dense_fwd_bwd": ctc_part(losses.ctc_loss),
         "ctc_sparse_fwd_bwd": ctc_part(sparse_ctc_loss),
         "adam_apply_all_vars": adam_only,
@@ -706,14 +884,22 @@ def run_profile(name: str, preset: str, batch: int, steps: int, warmup: int, see
             fn().numpy()
             times[k].append(time.perf_counter() - t)
     ms = {k: round(1000 * statistics.median(t), 1) for k, t in times.items()}
-    sum_parts = (ms["cnn_fwd_bwd_adam"] + ms["rnn_logits_fwd_bwd_adam"]
-                 + ms["ctc_dense_fwd_bwd" if v.labels == "dense" else "ctc_sparse_fwd_bwd"])
+    sum_parts = (
+        ms["cnn_fwd_bwd_adam"]
+        + ms["rnn_logits_fwd_bwd_adam"]
+        + ms["ctc_dense_fwd_bwd" if v.labels == "dense" else "ctc_sparse_fwd_bwd"]
+    )
     return {
-        "variant": name, "preset": preset, "batch": batch,
+        "variant": name,
+        "preset": preset,
+        "batch": batch,
         "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        "xplane": {"traced_steps": traced, "traced_step_wall_ms": round(1000 * traced_wall, 1),
-                   **split},
+        "xplane": {
+            "traced_steps": traced,
+            "traced_step_wall_ms": round(1000 * traced_wall, 1),
+            **split,
+        },
         "isolated_parts_ms_median": ms,
         "isolated_parts_ms_all": {k: [round(1000 * t, 1) for t in v] for k, v in times.items()},
         "sum_cnn_rnn_ctc_ms": round(sum_parts, 1),
@@ -740,8 +926,11 @@ def run_peak(repeats: int) -> dict:
             s1 = _cpu_snapshot()
             runs.append(flop / (s1[0] - s0[0]) / 1e9)
             foreign.append(round(_foreign(s0, s1)[0], 3))
-        return {"gflops": [round(r, 1) for r in runs], "foreign": foreign,
-                "gflops_median": round(statistics.median(runs), 1)}
+        return {
+            "gflops": [round(r, 1) for r in runs],
+            "foreign": foreign,
+            "gflops_median": round(statistics.median(runs), 1),
+        }
 
     out = {}
     for n, dtype in ((2048, tf.float32), (4096, tf.float32), (2048, tf.bfloat16)):
@@ -765,8 +954,11 @@ def run_peak(repeats: int) -> dict:
             return x
 
         key = "conv3x3_512_64x4x25_fp32" if dtype == tf.float32 else "NOT_FP32_conv3x3_bf16"
-        out[key] = timed(conv, tf.cast(tf.random.normal((64, 4, 25, 512)), dtype),
-                         2 * 64 * 100 * 9 * 512 * 512 * chain)
+        out[key] = timed(
+            conv,
+            tf.cast(tf.random.normal((64, 4, 25, 512)), dtype),
+            2 * 64 * 100 * 9 * 512 * 512 * chain,
+        )
     x = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
     np_runs = []
     for _ in range(repeats):
@@ -785,8 +977,13 @@ def _subprocess(args: list[str], env_extra=(), threads: str = "") -> dict:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     env.update(dict(env_extra))
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args], env=env,
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
         raise RuntimeError(f"worker {args} failed with exit code {proc.returncode}")
@@ -799,8 +996,9 @@ def _machine() -> dict:
     model = ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
-                         "")
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
+            )
     except OSError:
         pass
     versions = {}
@@ -809,15 +1007,20 @@ def _machine() -> dict:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    return {"cpu": model, "cpus": NCPU, "python": platform.python_version(), **versions,
-            "note": "shared machine: other processes run during the benchmark; see foreign"}
+    return {
+        "cpu": model,
+        "cpus": NCPU,
+        "python": platform.python_version(),
+        **versions,
+        "note": "shared machine: other processes run during the benchmark; see foreign",
+    }
 
 
 def _summarize(runs: list[dict], batch: int) -> dict:
+    """Pooled statistics over every timed step of ``runs`` (subprocess results)."""
     steps = [t for r in runs for t in r["step_s"]]
     foreign = [f for r in runs for f in r["foreign"]]
     clean = [t for t, f in zip(steps, foreign, strict=True) if f < CLEAN_FOREIGN]
-    first = runs[0]
     img_s = batch / statistics.median(steps)
     return {
         "img_s_median": round(img_s, 2),
@@ -826,17 +1029,22 @@ def _summarize(runs: list[dict], batch: int) -> dict:
         "img_s_clean": round(batch / statistics.median(clean), 2) if len(clean) >= 3 else None,
         "clean_steps": len(clean),
         "timed_steps": len(steps),
-        "img_s_per_repeat": [round(batch / statistics.median(r["step_s"]), 2) for r in runs],
+        "runs": len(runs),
+        "img_s_per_run": [round(batch / statistics.median(r["step_s"]), 2) for r in runs],
+        "probe_gflops_per_run": [r.get("probe_gflops") for r in runs],
         "foreign_median": round(statistics.median(foreign), 3),
-        "params": first["params"],
-        "train_gflop_per_image": round(first["train_gflop_per_image"], 3),
-        "achieved_gflops": round(img_s * first["train_gflop_per_image"], 1),
-        "jit_compile": first["jit_compile"],
-        "intra_op": first["intra_op"],
-        "inter_op": first["inter_op"],
-        "first_step_s": [r["first_step_s"] for r in runs],
-        "loss_first_last": first["loss_first_last"],
     }
+
+
+_RUN_FIELDS = (
+    "step_s",
+    "foreign",
+    "steal",
+    "first_step_s",
+    "probe_gflops",
+    "loss_first_last",
+    "build_and_first_step_s",
+)
 
 
 def _merge_out(path: str, update) -> None:
@@ -859,44 +1067,121 @@ def _log(msg: str) -> None:
 
 def main_bench(args) -> None:
     names = [s for s in args.variants.split(",") if s]
+    if names == ["all"]:
+        names = list(VARIANTS)
     unknown = [s for s in names if s not in VARIANTS]
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; --list shows them")
     if "baseline" not in names:
         names.insert(0, "baseline")
+    stamp = datetime.datetime.now().isoformat(timespec="seconds")
     runs = {k: [] for k in names}
     for r in range(args.repeats):
         for name in names:
             load = _wait_idle(args.wait_idle)
             _log(f"repeat {r + 1}/{args.repeats} {args.preset}/{name} (others before: {load:.2f})")
-            res = _subprocess(["--worker", name, "--preset", args.preset, "--batch",
-                               str(args.batch), "--steps", str(args.steps), "--warmup",
-                               str(args.warmup), "--seed", str(args.seed)],
-                              VARIANTS[name].env, args.threads)
+            res = _subprocess(
+                [
+                    "--worker",
+                    name,
+                    "--preset",
+                    args.preset,
+                    "--batch",
+                    str(args.batch),
+                    "--steps",
+                    str(args.steps),
+                    "--warmup",
+                    str(args.warmup),
+                    "--seed",
+                    str(args.seed),
+                ],
+                VARIANTS[name].env,
+                args.threads,
+            )
+            res["invocation"] = stamp
             runs[name].append(res)
-            _log(f"  {args.batch / statistics.median(res['step_s']):.1f} img/s, foreign "
-                 f"{statistics.median(res['foreign']):.2f}")
+            _log(
+                f"  {args.batch / statistics.median(res['step_s']):.1f} img/s, foreign "
+                f"{statistics.median(res['foreign']):.2f}, probe {res['probe_gflops']} GFLOP/s"
+            )
     base = _summarize(runs["baseline"], args.batch)
-    stamp = datetime.datetime.now().isoformat(timespec="seconds")
-    out = {}
+    records = {}
     for name in names:
-        s = _summarize(runs[name], args.batch)
-        s["vs_baseline"] = round(s["img_s_median"] / base["img_s_median"], 3)
-        if s["img_s_clean"] and base["img_s_clean"]:
-            s["vs_baseline_clean"] = round(s["img_s_clean"] / base["img_s_clean"], 3)
-        record = {"variant": name, "preset": args.preset, "batch": args.batch,
-                  "fp32": VARIANTS[name].fp32, **s, "what": VARIANTS[name].help,
-                  "env": dict(VARIANTS[name].env), "repeats": args.repeats,
-                  "steps": args.steps, "warmup": args.warmup, "date": stamp,
-                  "step_s": [r["step_s"] for r in runs[name]],
-                  "foreign": [r["foreign"] for r in runs[name]]}
+        now = _summarize(runs[name], args.batch)
+        first = runs[name][0]
+        inv = {
+            "invocation": stamp,
+            "img_s_median": now["img_s_median"],
+            "baseline_img_s_median": base["img_s_median"],
+            "vs_baseline": round(now["img_s_median"] / base["img_s_median"], 3),
+            "img_s_clean": now["img_s_clean"],
+            "baseline_img_s_clean": base["img_s_clean"],
+            "vs_baseline_clean": (
+                round(now["img_s_clean"] / base["img_s_clean"], 3)
+                if now["img_s_clean"] and base["img_s_clean"]
+                else None
+            ),
+        }
         key = f"{args.preset}/{name}" + (f"@threads={args.threads}" if args.threads else "")
-        record["threads_override"] = args.threads or None
-        out[key] = record
-        brief = {k: v for k, v in record.items() if k not in ("step_s", "foreign", "what")}
-        print(json.dumps(brief), flush=True)
+        records[key] = {
+            "variant": name,
+            "preset": args.preset,
+            "batch": args.batch,
+            "fp32": VARIANTS[name].fp32,
+            "what": VARIANTS[name].help,
+            "env": dict(VARIANTS[name].env),
+            "threads_override": args.threads or None,
+            "params": first["params"],
+            "train_gflop_per_image": round(first["train_gflop_per_image"], 3),
+            "jit_compile": first["jit_compile"],
+            "intra_op": first["intra_op"],
+            "inter_op": first["inter_op"],
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "by_invocation": [inv],
+            "run_data": [{k: r[k] for k in (*_RUN_FIELDS, "invocation")} for r in runs[name]],
+        }
+
+    def merge(data):
+        table = data.setdefault("variants", {})
+        for key, rec in records.items():
+            old = table.get(key)
+            if old and not args.fresh and old.get("batch") == rec["batch"]:
+                rec["by_invocation"] = old["by_invocation"] + rec["by_invocation"]
+                rec["run_data"] = old["run_data"] + rec["run_data"]
+            table[key] = rec
+
     if args.out:
-        _merge_out(args.out, lambda d: d.setdefault("variants", {}).update(out))
+        _merge_out(args.out, merge)
+    else:
+        merge({})
+    for key, rec in records.items():
+        _pool(rec)
+        print(json.dumps(_brief(key, rec)), flush=True)
+    if args.out:  # write the pooled summaries too
+        _merge_out(args.out, lambda d: d["variants"].update(records))
+
+
+def _pool(rec: dict) -> dict:
+    """(Re)compute a record's pooled statistics from its run_data and by_invocation."""
+    rec.update(_summarize(rec["run_data"], rec["batch"]))
+    rec["vs_baseline"] = round(statistics.median(i["vs_baseline"] for i in rec["by_invocation"]), 3)
+    rec["achieved_gflops"] = round(rec["img_s_median"] * rec["train_gflop_per_image"], 1)
+    return rec
+
+
+def _brief(key: str, rec: dict) -> dict:
+    return {"key": key, **{k: v for k, v in rec.items() if k not in ("run_data", "what")}}
+
+
+def main_table(args) -> None:
+    """Re-pool every stored variant in --out and print one JSON line each (no runs)."""
+    with open(args.out) as f:
+        table = json.load(f).get("variants", {})
+    for key, rec in table.items():
+        _pool(rec)
+        print(json.dumps(_brief(key, rec)), flush=True)
+    _merge_out(args.out, lambda d: d["variants"].update(table))
 
 
 def main_profile(args) -> None:
@@ -905,16 +1190,64 @@ def main_profile(args) -> None:
     for name in names:
         _wait_idle(args.wait_idle)
         _log(f"profile {args.preset}/{name}")
-        res = _subprocess(["--profile_worker", name, "--preset", args.preset, "--batch",
-                           str(args.batch), "--steps", str(args.steps), "--warmup",
-                           str(args.warmup), "--seed", str(args.seed)], VARIANTS[name].env,
-                          args.threads)
+        res = _subprocess(
+            [
+                "--profile_worker",
+                name,
+                "--preset",
+                args.preset,
+                "--batch",
+                str(args.batch),
+                "--steps",
+                str(args.steps),
+                "--warmup",
+                str(args.warmup),
+                "--seed",
+                str(args.seed),
+            ],
+            VARIANTS[name].env,
+            args.threads,
+        )
         key = f"{args.preset}/{name}" + (f"@threads={args.threads}" if args.threads else "")
         results[key] = res
-        print(json.dumps({k: v for k, v in res.items() if k != "isolated_parts_ms_all"}),
-              flush=True)
+        print(
+            json.dumps({k: v for k, v in res.items() if k != "isolated_parts_ms_all"}), flush=True
+        )
     if args.out:
         _merge_out(args.out, lambda d: d.setdefault("profile", {}).update(results))
+
+
+def main_ab(args) -> None:
+    names = [s for s in args.variants.split(",") if s]
+    if names[0] != "baseline":
+        names.insert(0, "baseline")
+    _wait_idle(args.wait_idle)
+    _log(f"A/B in one process: {', '.join(names)}")
+    res = _subprocess(
+        [
+            "--ab_worker",
+            ",".join(names),
+            "--preset",
+            args.preset,
+            "--batch",
+            str(args.batch),
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--seed",
+            str(args.seed),
+        ],
+        (),
+        args.threads,
+    )
+    brief = {k: {m: x for m, x in v.items() if m != "step_s"} for k, v in res["variants"].items()}
+    print(json.dumps({**res, "variants": brief}), flush=True)
+    if args.out:
+        key = f"{args.preset}/{','.join(names)}" + (
+            f"@threads={args.threads}" if args.threads else ""
+        )
+        _merge_out(args.out, lambda d: d.setdefault("ab", {}).setdefault(key, []).append(res))
 
 
 def main_roofline(args) -> None:
@@ -926,8 +1259,11 @@ def main_roofline(args) -> None:
         _log(f"peak kernels, env {label}")
         res[label] = _subprocess(["--peak_worker"], env)
     flops = _subprocess(["--flops_worker", "--preset", args.preset])
-    fp32 = {k: v["gflops_median"] for k, v in res["default"].items()
-            if k.endswith("fp32") and not k.startswith("NOT_FP32")}
+    fp32 = {
+        k: v["gflops_median"]
+        for k, v in res["default"].items()
+        if k.endswith("fp32") and not k.startswith("NOT_FP32")
+    }
     peak = max(fp32.values())
     per_img = flops["train_gflop_per_image"]
     out = {
@@ -940,7 +1276,7 @@ def main_roofline(args) -> None:
         "gflops_needed_for_110_img_s": round(110 * per_img, 1),
         "x_fp32_peak_needed_for_110_img_s": round(110 * per_img / peak, 2),
         "note": "ceiling = every training FLOP at the best measured dense-kernel rate; "
-                "memory-bound ops (batch norm, ReLU, pooling, LSTM gates) make it unreachable",
+        "memory-bound ops (batch norm, ReLU, pooling, LSTM gates) make it unreachable",
     }
     print(json.dumps(out), flush=True)
     if args.out:
@@ -948,26 +1284,48 @@ def main_roofline(args) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mode", choices=("bench", "profile", "roofline"), default="bench")
-    p.add_argument("--variants", default=None,
-                   help=f"comma-separated (default bench: {DEFAULT_VARIANTS}; profile: baseline)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--mode",
+        choices=("bench", "ab", "profile", "roofline", "table"),
+        default="bench",
+        help="table: print the stored results of --out",
+    )
+    p.add_argument(
+        "--variants",
+        default=None,
+        help=f"comma-separated, or all (default bench: {DEFAULT_VARIANTS}; profile: baseline)",
+    )
     p.add_argument("--preset", default="paper")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=8, help="timed steps per run")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per run")
     p.add_argument("--repeats", type=int, default=3, help="runs (subprocesses) per variant")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", default="",
-                   help="INTRA,INTER: override every variant's TensorFlow thread counts "
-                        "(e.g. 2,1 makes profile op times add up to the step time)")
-    p.add_argument("--wait_idle", type=float, default=20.0,
-                   help="before each run, wait up to this many s for a quiet machine")
+    p.add_argument(
+        "--threads",
+        default="",
+        help="INTRA,INTER: override every variant's TensorFlow thread counts "
+        "(e.g. 2,1 makes profile op times add up to the step time)",
+    )
+    p.add_argument(
+        "--wait_idle",
+        type=float,
+        default=20.0,
+        help="before each run, wait up to this many s for a quiet machine",
+    )
     p.add_argument("--out", default=DEFAULT_OUT, help="JSON file to merge results into ('' = no)")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="replace, instead of pool with, earlier runs of the same variants in --out",
+    )
     p.add_argument("--list", action="store_true", help="list the variants and exit")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--profile_worker", help=argparse.SUPPRESS)
+    p.add_argument("--ab_worker", help=argparse.SUPPRESS)
     p.add_argument("--peak_worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--flops_worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -979,6 +1337,8 @@ def main() -> None:
     worker_args = (args.preset, args.batch, args.steps, args.warmup, args.seed)
     if args.worker:
         print(json.dumps(run_variant(args.worker, *worker_args)))
+    elif args.ab_worker:
+        print(json.dumps(run_ab(args.ab_worker.split(","), *worker_args)))
     elif args.profile_worker:
         print(json.dumps(run_profile(args.profile_worker, *worker_args)))
     elif args.peak_worker:
@@ -991,9 +1351,18 @@ def main() -> None:
         print(json.dumps({"params": model.count_params(), **count_flops(model)}))
     else:
         if args.variants is None:
-            args.variants = DEFAULT_VARIANTS if args.mode == "bench" else "baseline"
-        {"bench": main_bench, "profile": main_profile, "roofline": main_roofline}[args.mode](
-            args)
+            args.variants = {
+                "bench": DEFAULT_VARIANTS,
+                "ab": "baseline,sparse,fused_bn,sparse_fused_bn",
+            }.get(args.mode, "baseline")
+        modes = {
+            "bench": main_bench,
+            "ab": main_ab,
+            "profile": main_profile,
+            "roofline": main_roofline,
+            "table": main_table,
+        }
+        modes[args.mode](args)
 
 
 if __name__ == "__main__":

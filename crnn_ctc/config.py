@@ -99,7 +99,7 @@ def paper() -> Config:
 
 
 def small() -> Config:
-    """A CPU-sized CRNN (filters 32-64-96-96-128-128-128, 2 x BiLSTM(128), ~0.9M parameters)
+    """A CPU-sized CRNN (filters 32-64-96-96-128-128-128, 2 x BiLSTM(128), ~1.15M parameters)
     that learns clean synthetic words in minutes on 2 cores:
 
         python tools/train_crnn_ctc.py --data_dir tfrecords/ --model_dir runs/small --preset small
