@@ -970,6 +970,24 @@ def run_peak(repeats: int) -> dict:
 
 
 # -- parent -------------------------------------------------------------------------------------
+def _worker_args(flag: str, value: str, args) -> list[str]:
+    """Command line of a worker subprocess: its role flag plus the shared run settings."""
+    return [
+        flag,
+        value,
+        "--preset",
+        args.preset,
+        "--batch",
+        str(args.batch),
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--seed",
+        str(args.seed),
+    ]
+
+
 def _subprocess(args: list[str], env_extra=(), threads: str = "") -> dict:
     env = dict(os.environ)
     if threads:
@@ -1081,20 +1099,7 @@ def main_bench(args) -> None:
             load = _wait_idle(args.wait_idle)
             _log(f"repeat {r + 1}/{args.repeats} {args.preset}/{name} (others before: {load:.2f})")
             res = _subprocess(
-                [
-                    "--worker",
-                    name,
-                    "--preset",
-                    args.preset,
-                    "--batch",
-                    str(args.batch),
-                    "--steps",
-                    str(args.steps),
-                    "--warmup",
-                    str(args.warmup),
-                    "--seed",
-                    str(args.seed),
-                ],
+                _worker_args("--worker", name, args),
                 VARIANTS[name].env,
                 args.threads,
             )
@@ -1191,20 +1196,7 @@ def main_profile(args) -> None:
         _wait_idle(args.wait_idle)
         _log(f"profile {args.preset}/{name}")
         res = _subprocess(
-            [
-                "--profile_worker",
-                name,
-                "--preset",
-                args.preset,
-                "--batch",
-                str(args.batch),
-                "--steps",
-                str(args.steps),
-                "--warmup",
-                str(args.warmup),
-                "--seed",
-                str(args.seed),
-            ],
+            _worker_args("--profile_worker", name, args),
             VARIANTS[name].env,
             args.threads,
         )
@@ -1224,20 +1216,7 @@ def main_ab(args) -> None:
     _wait_idle(args.wait_idle)
     _log(f"A/B in one process: {', '.join(names)}")
     res = _subprocess(
-        [
-            "--ab_worker",
-            ",".join(names),
-            "--preset",
-            args.preset,
-            "--batch",
-            str(args.batch),
-            "--steps",
-            str(args.steps),
-            "--warmup",
-            str(args.warmup),
-            "--seed",
-            str(args.seed),
-        ],
+        _worker_args("--ab_worker", ",".join(names), args),
         (),
         args.threads,
     )
