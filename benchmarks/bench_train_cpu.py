@@ -224,7 +224,7 @@ def _wait_idle(max_wait: float) -> float:
 def _pools():
     from crnn_ctc import model as crnn_model
 
-    return crnn_model._POOLS
+    return crnn_model.POOLS
 
 
 def _fused_bn_class():

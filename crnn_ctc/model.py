@@ -19,7 +19,7 @@ import tensorflow as tf
 from crnn_ctc.config import Config
 
 # Pools after convs 1, 2, 4 and 6 (0-based 0, 1, 3, 5): height / 16, width / 4.
-_POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
+POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
 
 
 def _conv_bn_relu(x, filters: int, kernel, name: str, padding: str = "same"):
@@ -36,8 +36,8 @@ def _backbone(x, cfg: Config):
     """(B, H, W, 3) -> (B, 1, W // 4, filters[-1])."""
     for i, filters in enumerate(cfg.filters[:6]):
         x = _conv_bn_relu(x, filters, 3, f"conv{i + 1}")
-        if i in _POOLS:
-            x = keras.layers.MaxPool2D(_POOLS[i], strides=_POOLS[i], name=f"pool{i + 1}")(x)
+        if i in POOLS:
+            x = keras.layers.MaxPool2D(POOLS[i], strides=POOLS[i], name=f"pool{i + 1}")(x)
     # (B, H/16, W/4, C). The paper's conv7 is 2x2 "valid" on the 2-pixel-high map: it collapses
     # the height. A one-column pad on the right keeps W/4 steps (the label-length rule of the
     # converter, sequence.time_steps); a kernel H/16 high collapses any input height.

@@ -187,6 +187,61 @@ def encode(
 
 
 # -- TensorFlow side (serving graph, tf.data) --------------------------------------------
+def _le(b, i, n):  # little-endian unsigned integer of n bytes at offset i of int64 bytes b
+    return sum(b[i + k] * (256**k) for k in range(n))
+
+
+def _be(b, i, n):
+    return sum(b[i + k] * (256 ** (n - 1 - k)) for k in range(n))
+
+
+def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Scalar tf.string -> the same bytes, once they are known to be a JPEG, PNG, GIF or BMP of
+    at most ``max_pixels`` pixels; else InvalidArgumentError with the reason. The size comes
+    from the header, so an oversized image is refused before any pixel is decoded."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    # The first 26 bytes, zero-padded so that short input reads as an unknown format.
+    head = tf.strings.join([tf.strings.substr(image_bytes, 0, 26), b"\0" * 26])
+    b = tf.cast(tf.io.decode_raw(tf.strings.substr(head, 0, 26), tf.uint8), tf.int64)  # (26,)
+    is_jpeg = tf.io.is_jpeg(image_bytes)
+    is_png = tf.equal(tf.strings.substr(head, 0, 4), b"\x89PNG")
+    is_gif = tf.equal(tf.strings.substr(head, 0, 4), b"GIF8")
+    is_bmp = tf.equal(tf.strings.substr(head, 0, 2), b"BM")
+    known = tf.debugging.Assert(
+        is_jpeg | is_png | is_gif | is_bmp, ["image_bytes is not a JPEG, PNG, GIF or BMP image"]
+    )
+
+    def jpeg_size():  # parses markers up to the frame header; no pixel is decoded
+        shape = tf.cast(tf.io.extract_jpeg_shape(image_bytes), tf.int64)
+        return shape[1], shape[0]
+
+    def bmp_size():  # BITMAPCOREHEADER (12 bytes) has 16-bit sizes; later headers signed 32-bit
+        core = tf.equal(_le(b, 14, 4), 12)
+        w = tf.where(core, _le(b, 18, 2), _le(b, 18, 4))
+        h = tf.where(core, _le(b, 20, 2), _le(b, 22, 4))
+        h = tf.where(h >= 2**31, 2**32 - h, h)  # negative height: a top-down bitmap
+        return w, h
+
+    with tf.control_dependencies([known]):
+        width, height = tf.case(
+            [
+                (is_jpeg, jpeg_size),
+                (is_png, lambda: (_be(b, 16, 4), _be(b, 20, 4))),
+                (is_gif, lambda: (_le(b, 6, 2), _le(b, 8, 2))),
+                (is_bmp, bmp_size),
+            ],
+            default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+            exclusive=False,
+        )
+    check = tf.debugging.Assert(
+        width * height <= max_pixels,
+        ["image too large: width", width, "height", height, "pixel limit", max_pixels],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(image_bytes)
+
+
 def decode_image_tf(image_bytes):
     """Scalar tf.string of encoded bytes -> (H, W, 3) uint8, the same rule as ``load_rgb``."""
     import tensorflow as tf  # noqa: PLC0415 (converter workers never import TensorFlow)
@@ -215,11 +270,12 @@ def decode_image_tf(image_bytes):
 
 
 def resize_tf(image, height: int, width: int):
-    """(h, w, 3) uint8 -> (height, width, 3) uint8, the same filters as ``resize``."""
+    """(h, w, 3) uint8 -> (height, width, 3) uint8, the same filters as ``resize``; a batch
+    (B, h, w, 3) works too."""
     import tensorflow as tf  # noqa: PLC0415
 
     x = tf.cast(image, tf.float32)
-    h, w = tf.shape(x)[0], tf.shape(x)[1]
+    h, w = tf.shape(x)[-3], tf.shape(x)[-2]  # one image (h, w, 3) or a batch (B, h, w, 3)
 
     def along(x, size, shrinks):  # resize to `size`, area if this axis shrinks, else bilinear
         return tf.cond(

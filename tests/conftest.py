@@ -4,6 +4,7 @@ import glob
 import io
 import os
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -122,3 +123,18 @@ def convert_words(root, words, validation=0.0, **kwargs):
 def words32(tmp_path_factory):
     """32 rendered words converted to TFRecords (all in train): the overfitting set."""
     return convert_words(tmp_path_factory.mktemp("words32"), WORDS)
+
+
+@pytest.fixture(scope="session")
+def trained32(words32):
+    """The small preset trained 200 steps on ``words32`` (tests/test_train.py checks it reads all
+    32 words back): a model that has learned something, for the export and inference tests."""
+    from crnn_ctc import config, train_lib
+
+    cfg = config.override(config.small(), {
+        "batch_size": 32, "max_train_steps": 200, "warmup_steps": 20, "learning_rate": 3e-3,
+        "eval_every": 1000, "save_every": 100, "log_every": 50, "shuffle_buffer": 64,
+    })  # fmt: skip
+    run = os.path.join(os.path.dirname(words32), "run")
+    result = train_lib.train(cfg, words32, run)
+    return types.SimpleNamespace(run=run, result=result, images=os.path.dirname(words32))

@@ -38,15 +38,10 @@ def scalars(event_dir):
     return out
 
 
-def test_small_model_overfits_32_words(words32, tmp_path):
+def test_small_model_overfits_32_words(words32, trained32):
     """The learning test: 200 steps of the small preset read all 32 training words back."""
-    cfg = config.override(config.small(), {
-        "batch_size": 32, "max_train_steps": 200, "warmup_steps": 20, "learning_rate": 3e-3,
-        "eval_every": 1000, "save_every": 100, "log_every": 50, "shuffle_buffer": 64,
-    })
-    run = str(tmp_path / "run")
-    result = train_lib.train(cfg, words32, run)
-    assert result["step"] == 200
+    run = trained32.run
+    assert trained32.result["step"] == 200
     report = eval_lib.run(eval_lib.EvalConfig(
         model_dir=run, checkpoint="latest", data_dir=words32, split="train",
         case_sensitive=True, alnum_only=False))
