@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 import tensorflow as tf
 
-from crnn_ctc import export, restore
+from crnn_ctc import export, restore, serving_api
 
 SAVED_MODEL = "saved_model.pb"
 
@@ -39,18 +39,6 @@ def resolve(model_dir: str) -> tuple[str, str]:
         f"--model_dir {model_dir} is not a SavedModel (saved_model.pb), an export folder "
         "(<version>/saved_model.pb) or a training folder (config.json and checkpoints)"
     )
-
-
-def _rows(outputs: dict) -> list[dict]:
-    texts = [t.decode("utf-8") for t in outputs["text"].numpy().tolist()]
-    rows = [{"text": t, "score": float(s)} for t, s in zip(texts, outputs["score"].numpy(),
-                                                          strict=True)]  # fmt: skip
-    if "texts" in outputs:
-        for row, alts, scores in zip(rows, outputs["texts"].numpy().tolist(),
-                                     outputs["scores"].numpy().tolist(), strict=True):  # fmt: skip
-            row["texts"] = [t.decode("utf-8") for t in alts]
-            row["scores"] = [float(s) for s in scores]
-    return rows
 
 
 class Recognizer:
@@ -105,7 +93,8 @@ class Recognizer:
     def recognize(self, images: Sequence[bytes]) -> list[dict]:
         """Encoded images -> one dict each (text, score; texts, scores with top_paths > 1).
         Raises tf.errors.InvalidArgumentError if any image is not usable."""
-        return _rows(self._fn(tf.constant(list(images), tf.string)))
+        out = self._fn(tf.constant(list(images), tf.string))
+        return serving_api.rows({key: value.numpy() for key, value in out.items()})
 
     def recognize_files(self, paths: Sequence[str], batch_size: int = 32) -> Iterator[tuple]:
         """Yields (path, row, None) or (path, None, reason) in order. A batch that fails is
@@ -136,7 +125,7 @@ _NOISE = ("Graph execution error", "Detected at node", "<stack traces unavailabl
 
 def _reason(err: tf.errors.InvalidArgumentError) -> str:
     """The failing op's own words, without TensorFlow's graph-location lines:
-    'assertion failed: [image too large: width] [5000]' -> 'image too large: width 5000'."""
+    'assertion failed: [image too large: ...]' -> 'image too large: ...'."""
     lines = [ln.strip() for ln in err.message.splitlines()]
     message = next((ln for ln in lines if ln and not ln.startswith(_NOISE)), err.message)
     message = message.removeprefix("assertion failed: ")

@@ -234,10 +234,10 @@ def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
             default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
             exclusive=False,
         )
-    check = tf.debugging.Assert(
-        width * height <= max_pixels,
-        ["image too large: width", width, "height", height, "pixel limit", max_pixels],
+    message = tf.strings.format(
+        "image too large: {}x{} pixels, the limit is {}", (width, height, max_pixels)
     )
+    check = tf.debugging.Assert(width * height <= max_pixels, [message])
     with tf.control_dependencies([check]):
         return tf.identity(image_bytes)
 

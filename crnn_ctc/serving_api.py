@@ -71,17 +71,23 @@ def grpc_request(images: Sequence[bytes], model_name: str, signature: str = SIGN
 
 
 def parse_grpc(response) -> list[dict]:
-    """A PredictResponse -> one dict per image, as ``parse_rest``."""
-    out = response.outputs
-    texts = [t.decode("utf-8") for t in out["text"].string_val]
-    rows = [{"text": t, "score": s} for t, s in zip(texts, out["score"].float_val, strict=True)]
-    if "texts" in out:
-        k = out["texts"].tensor_shape.dim[1].size
-        alts = [t.decode("utf-8") for t in out["texts"].string_val]
-        scores = list(out["scores"].float_val)
-        for i, row in enumerate(rows):
-            row["texts"], row["scores"] = alts[i * k:(i + 1) * k], scores[i * k:(i + 1) * k]
-    return rows
+    """A PredictResponse -> one dict per image, as ``parse_rest``. Tensors are read with
+    tf.make_ndarray, so both encodings a server may use (typed fields or tensor_content) work."""
+    import tensorflow as tf  # noqa: PLC0415 (the gRPC protos import it anyway)
+
+    return rows({key: tf.make_ndarray(value) for key, value in response.outputs.items()})
+
+
+def rows(outputs: dict) -> list[dict]:
+    """The signature's outputs as arrays -> one dict per image: text, score (+ texts, scores)."""
+    out = [{"text": t.decode("utf-8"), "score": float(s)}
+           for t, s in zip(outputs["text"].tolist(), outputs["score"].tolist(), strict=True)]
+    if "texts" in outputs:
+        for row, texts, scores in zip(out, outputs["texts"].tolist(),
+                                      outputs["scores"].tolist(), strict=True):
+            row["texts"] = [t.decode("utf-8") for t in texts]
+            row["scores"] = [float(s) for s in scores]
+    return out  # fmt: skip
 
 
 def warmup_images(count: int, seed: int = 0) -> list[bytes]:

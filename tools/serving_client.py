@@ -78,19 +78,31 @@ def main(argv):
     failed = 0
     for start in range(0, len(paths), FLAGS.batch_size):
         chunk = paths[start:start + FLAGS.batch_size]
-        images = []
-        for path in chunk:
-            with open(path, "rb") as f:
-                images.append(f.read())
-        try:
-            rows = predict(images)
-        except (ValueError, OSError) as err:  # one bad image fails its request, not the run
-            logging.error("request with %s failed: %s", ", ".join(chunk), err)
-            failed += len(chunk)
-            continue
-        for path, row in zip(chunk, rows, strict=True):
-            print(f"{path}\t{row['text']}\t{row['score']:.4f}")
+        for path, row, error in send(predict, chunk):
+            if error:
+                logging.error("%s: %s", path, error)
+                failed += 1
+            else:
+                print(f"{path}\t{row['text']}\t{row['score']:.4f}")
     return 1 if failed else 0
+
+
+def send(predict, paths: list[str]):
+    """Yields (path, row, None) or (path, None, error). One bad image fails its whole request
+    (TF Serving answers INVALID_ARGUMENT), so a failed request is retried image by image."""
+    images = []
+    for path in paths:
+        with open(path, "rb") as f:
+            images.append(f.read())
+    try:
+        yield from ((p, row, None) for p, row in zip(paths, predict(images), strict=True))
+        return
+    except (ValueError, OSError) as err:
+        if len(paths) == 1:
+            yield paths[0], None, err
+            return
+    for path in paths:
+        yield from send(predict, [path])
 
 
 if __name__ == "__main__":
