@@ -118,11 +118,7 @@ class CrnnServing(tf.Module):
         d = self._decoder
         ids, scores = decoding.decode(logits, self._blank_id, d.width, d.top_paths)  # (B, K, T)
         flat = tf.reshape(ids, [-1, tf.shape(ids)[2]])  # (B * K, T): one path per row
-        ragged = tf.RaggedTensor.from_tensor(tf.cast(flat, tf.int64), padding=decoding.PAD)
-        texts = tf.strings.reduce_join(
-            tf.ragged.map_flat_values(self.symbols.lookup, ragged), axis=-1
-        )
-        texts = tf.reshape(texts, [-1, d.top_paths])  # (B, K)
+        texts = tf.reshape(decoding.ids_to_text_tf(flat, self.symbols), [-1, d.top_paths])
         out = {"text": texts[:, 0], "score": scores[:, 0]}
         if d.top_paths > 1:
             out.update(texts=texts, scores=scores)

@@ -130,3 +130,27 @@ def test_ids_to_text_python_and_in_graph_agree():
         return decoding.ids_to_text_tf(x, tf.constant(cs.symbols))
 
     assert [t.decode() for t in graph(ids).numpy()] == ["한국 1", "", "11111"]
+
+
+def test_ids_to_text_through_a_charset_file_table(tmp_path):
+    """The exported model's way: a table read from charset.txt, space and Hangul lines kept."""
+    cs = Charset(["한", "국", "1", " "])
+    cs.save(str(tmp_path / "charset.txt"))
+    table = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
+        str(tmp_path / "charset.txt"), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER, tf.string,
+        tf.lookup.TextFileIndex.WHOLE_LINE, vocab_size=4), default_value="?")  # fmt: skip
+    ids = tf.constant([[0, 1, 3, 2, -1], [-1, -1, -1, -1, -1], [3, 3, 0, -1, -1]])
+    got = decoding.ids_to_text_tf(ids, table)
+    assert [t.decode() for t in got.numpy()] == ["한국 1", "", "  한"]
+
+
+@pytest.mark.parametrize("batch", [0, 1, 3, 9, 64])
+def test_sharded_beam_search_equals_one_op(batch):
+    """Cutting the batch into parallel parts (padded with one-step rows) changes nothing."""
+    logits = tf.random.stateless_normal((batch, 12, 3), (3, batch)) * 3.0
+    lengths = tf.random.stateless_uniform((batch,), (4, batch), 2, 13, tf.int32)
+    one = decoding.beam_search_decode(logits, BLANK, 3, 3, lengths, shards=1)
+    many = decoding.beam_search_decode(logits, BLANK, 3, 3, lengths, shards=8)
+    assert one[0].shape == many[0].shape == (batch, 3, 12)
+    np.testing.assert_array_equal(one[0].numpy(), many[0].numpy())
+    np.testing.assert_allclose(one[1].numpy(), many[1].numpy(), atol=1e-6)
