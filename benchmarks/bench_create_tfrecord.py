@@ -168,6 +168,15 @@ def ensure_data(num_images: int, seed: int) -> tuple[str, dict]:
     return root, {**meta, "cached": False}
 
 
+def emit(result: dict, out: str) -> None:
+    """Prints a benchmark's JSON result and saves it to ``out``."""
+    text = json.dumps(result, indent=1)
+    print(text)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
 def warm_page_cache(root: str) -> None:
     """Reads every image once, so no configuration pays for the first read from disk."""
     with open(os.path.join(root, "image_list.txt"), encoding="utf-8") as f:

@@ -13,7 +13,6 @@ Prints one JSON object; --out saves it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -25,7 +24,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench_create_tfrecord import RESULTS, ensure_data  # noqa: E402
+from bench_create_tfrecord import RESULTS, emit, ensure_data  # noqa: E402
 
 
 def ensure_records(num_images: int, seed: int) -> str:
@@ -92,11 +91,7 @@ def main() -> None:
         },
         "runs": runs,
     }
-    text = json.dumps(result, indent=1)
-    print(text)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

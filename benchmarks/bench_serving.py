@@ -18,7 +18,6 @@ Configurations run round-robin --repeats times; medians over repeats are reporte
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -31,7 +30,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench_create_tfrecord import RESULTS, ensure_data  # noqa: E402
+from bench_create_tfrecord import RESULTS, emit, ensure_data  # noqa: E402
 
 VARIANTS = {"beam10": ("beam", 10, True), "greedy": ("greedy", 1, True),
             "beam10_keras": ("beam", 10, False)}  # fmt: skip
@@ -127,11 +126,7 @@ def main() -> None:
         "median": medians,
         "runs": runs,
     }  # fmt: skip
-    text = json.dumps(result, indent=1)
-    print(text)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
