@@ -104,6 +104,7 @@ class CrnnServing(tf.Module):
         return preprocess.resize_tf(image, self._height, self._width)
 
     def _serve_bytes(self, image_bytes):
+        image_bytes = _non_empty(image_bytes, "image_bytes")
         images = tf.map_fn(
             self._load_one, image_bytes,
             fn_output_signature=tf.TensorSpec([self._height, self._width, 3], tf.uint8),
@@ -111,6 +112,7 @@ class CrnnServing(tf.Module):
         return self._recognize(images)
 
     def _predict_images(self, images):
+        images = _non_empty(images, "images")
         return self._recognize(preprocess.resize_tf(images, self._height, self._width))
 
     def _recognize(self, images):
@@ -123,6 +125,14 @@ class CrnnServing(tf.Module):
         if d.top_paths > 1:
             out.update(texts=texts, scores=scores)
         return out
+
+
+def _non_empty(batch, name: str):
+    """An empty batch would reach the convolutions and fail there with a message about filter
+    depths; say what is wrong instead."""
+    check = tf.debugging.Assert(tf.shape(batch)[0] > 0, [f"{name} is empty: send an image"])
+    with tf.control_dependencies([check]):
+        return tf.identity(batch)
 
 
 @dataclasses.dataclass(frozen=True)

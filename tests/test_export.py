@@ -205,6 +205,8 @@ def test_bad_input_is_invalid_argument_and_serving_goes_on(exported, trained32):
             fn(image_bytes=tf.constant([good, data]))
         out = fn(image_bytes=tf.constant([good]))  # the next request is served
         assert out["text"].numpy().tolist() == [WORDS[0].encode()]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image_bytes is empty"):
+        fn(image_bytes=tf.constant([], tf.string))
 
 
 def test_warmup_file_holds_prediction_logs_that_run(exported):
