@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench_create_tfrecord import RESULTS, emit, ensure_data  # noqa: E402
+from bench_create_tfrecord import RESULTS, emit, ensure_data, machine_info  # noqa: E402
 
 
 def ensure_records(num_images: int, seed: int) -> str:
@@ -70,7 +69,6 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(RESULTS, "input_pipeline.json"))
     args = parser.parse_args()
 
-    import tensorflow as tf  # noqa: PLC0415
 
     data_dir = ensure_records(args.num_images, args.seed)
     configs = {"train": (True, False), "train_augment": (True, True), "eval": (False, False)}
@@ -81,9 +79,7 @@ def main() -> None:
                                       args.seconds))
     result = {
         "benchmark": "input_pipeline",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "processor": platform.processor()
-                    or platform.machine(), "tensorflow": tf.__version__},
+        "machine": machine_info(),  # date, CPU model, package versions, git commit
         "args": vars(args),
         "median_images_per_second": {
             name: statistics.median(r["images_per_second"] for r in rs)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,7 +29,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench_create_tfrecord import RESULTS, emit, ensure_data  # noqa: E402
+from bench_create_tfrecord import RESULTS, emit, ensure_data, machine_info  # noqa: E402
 
 VARIANTS = {"beam10": ("beam", 10, True), "greedy": ("greedy", 1, True),
             "beam10_keras": ("beam", 10, False)}  # fmt: skip
@@ -105,7 +104,6 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(RESULTS, "serving.json"))
     args = parser.parse_args()
 
-    import tensorflow as tf  # noqa: PLC0415
 
     images = load_images(64, args.seed)
     names = [(p, v) for p in args.presets.split(",") for v in args.variants.split(",")]
@@ -119,9 +117,7 @@ def main() -> None:
                for key, rs in runs.items()}  # fmt: skip
     result = {
         "benchmark": "serving",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "processor": platform.processor()
-                    or platform.machine(), "tensorflow": tf.__version__},
+        "machine": machine_info(),  # date, CPU model, package versions, git commit
         "args": vars(args),
         "median": medians,
         "runs": runs,

@@ -577,39 +577,35 @@ def run_variant(name: str, preset: str, batch: int, steps: int, warmup: int, see
     t_build = time.perf_counter()
     times, foreign, steal, loss_values = [], [], [], []
     jit = v.jit
-    if v.loop == "step":
-        model = crnn_model.build_crnn(cfg, NUM_CLASSES) if v.ours else build_variant(cfg, v)
-        step = _make_step(tf, keras, model, v)
-        x, y, n = tf.constant(images), tf.constant(labels), tf.constant(length)
+
+    def timed_steps(run_step) -> float:
+        """Runs warmup + steps steps, records the timed ones; returns the first step's time."""
+        first = 0.0
         for i in range(warmup + steps):
             a = _cpu_snapshot()
-            loss = float(step(x, y, n).numpy())
+            loss = run_step()
             b = _cpu_snapshot()
             if i == 0:
-                first_step_s = b[0] - a[0]
+                first = b[0] - a[0]
             if i >= warmup:
                 times.append(b[0] - a[0])
                 f, s = _foreign(a, b)
                 foreign.append(f)
                 steal.append(s)
                 loss_values.append(loss)
+        return first
+
+    if v.loop == "step":
+        model = crnn_model.build_crnn(cfg, NUM_CLASSES) if v.ours else build_variant(cfg, v)
+        step = _make_step(tf, keras, model, v)
+        x, y, n = tf.constant(images), tf.constant(labels), tf.constant(length)
+        first_step_s = timed_steps(lambda: float(step(x, y, n).numpy()))
     else:
         model = build_plain_keras(cfg)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras_ctc)
         jit = bool(model.jit_compile)
         if v.loop == "train_on_batch":
-            for i in range(warmup + steps):
-                a = _cpu_snapshot()
-                loss = float(model.train_on_batch(images, labels))
-                b = _cpu_snapshot()
-                if i == 0:
-                    first_step_s = b[0] - a[0]
-                if i >= warmup:
-                    times.append(b[0] - a[0])
-                    f, s = _foreign(a, b)
-                    foreign.append(f)
-                    steal.append(s)
-                    loss_values.append(loss)
+            first_step_s = timed_steps(lambda: float(model.train_on_batch(images, labels)))
         else:  # fit: per-batch time between consecutive on_train_batch_end calls
             snaps, losses_seen = [], []
 
