@@ -153,5 +153,8 @@ def test_infeasible_labels_are_counted_and_mixed_precision_runs(tmp_path):
         keras.mixed_precision.set_global_policy("float32")
     assert result["step"] == 4
     logged = scalars(str(tmp_path / "run" / "train"))
-    assert sum(logged["infeasible_labels"]) == 4  # one per step: every batch holds all 4
+    # 16 draws from a stream of shuffled epochs of the 4 records: 4 long words, give or take
+    # one, because the parallel, non-deterministic map can emit an element of the next epoch
+    # before the last of the current one (seen in CI: 1, 1, 1, 0).
+    assert 3 <= sum(logged["infeasible_labels"]) <= 5, logged["infeasible_labels"]
     assert all(v == v and v < float("inf") for v in logged["loss"])
