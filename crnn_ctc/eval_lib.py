@@ -13,7 +13,7 @@ import time
 
 from absl import logging
 
-from crnn_ctc import dataset, evaluate, restore
+from crnn_ctc import contact_sheet, dataset, evaluate, restore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,3 +97,20 @@ def format_table(report: dict) -> str:
         lines.append(f"{'total (micro)':<24} {t['count']:>7} {100 * t['word_accuracy']:>8.2f}% "
                      f"{100 * t['cer']:>6.2f}%")
     return "\n".join(lines)
+
+
+def write_contact_sheets(report: dict, path: str, limit: int = 60) -> list[str]:
+    """One contact sheet per image-folder set (TFRecord sets have no image files to show):
+    ``path`` itself for a single set, else ``<path stem>_<set>.png`` -> the files written."""
+    sets = {name: s for name, s in report["sets"].items()
+            if s["predictions"] and os.path.isfile(s["predictions"][0]["path"])}
+    written = []
+    stem, ext = os.path.splitext(path)
+    for name, s in sets.items():
+        out = path if len(sets) == 1 else f"{stem}_{name.replace('/', '_')}{ext or '.png'}"
+        m = s["metrics"]
+        title = (f"{name}: {100 * m['word_accuracy']:.1f}% word accuracy, "
+                 f"CER {100 * m['cer']:.1f}% on {m['count']} images (first {limit} shown)")
+        contact_sheet.write(s["predictions"], out, title=title, limit=limit)
+        written.append(out)
+    return written

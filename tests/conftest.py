@@ -3,6 +3,7 @@
 import glob
 import io
 import os
+import subprocess
 import sys
 import types
 
@@ -138,3 +139,9 @@ def trained32(words32):
     run = os.path.join(os.path.dirname(words32), "run")
     result = train_lib.train(cfg, words32, run)
     return types.SimpleNamespace(run=run, result=result, images=os.path.dirname(words32))
+
+
+def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs tools/<name> in a fresh Python from the repository root, capturing its output."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)

@@ -28,6 +28,8 @@ flags.DEFINE_boolean("case_sensitive", False, "compare case-sensitively")
 flags.DEFINE_boolean("alnum_only", True, "ignore everything but ASCII letters and digits")
 flags.DEFINE_integer("batch_size", 64, "images per batch")
 flags.DEFINE_string("output_json", None, "write metrics and every prediction here")
+flags.DEFINE_string("contact_sheet", None, "write a PNG of images with their predictions here "
+                    "(--anno_file sets; one file per set when there are several)")
 flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
@@ -53,6 +55,12 @@ def main(argv):
         with open(FLAGS.output_json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1, ensure_ascii=False)
         logging.info("wrote %s", FLAGS.output_json)
+    if FLAGS.contact_sheet:
+        written = eval_lib.write_contact_sheets(report, FLAGS.contact_sheet)
+        if not written:
+            logging.warning("--contact_sheet: no set with image files (TFRecords only)")
+        for path in written:
+            logging.info("wrote contact sheet %s", path)
     return 0
 
 

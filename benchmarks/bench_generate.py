@@ -1,0 +1,75 @@
+"""Benchmark: tools/generate_synthetic.py rendering speed (images/s written to disk).
+
+    .venv/bin/python benchmarks/bench_generate.py                      # 4000 images, 3 repeats
+    .venv/bin/python benchmarks/bench_generate.py --count 500 --repeats 1   # smoke
+
+Runs ``python tools/generate_synthetic.py --count N --num_workers W --style S
+--progress=false`` into a temporary folder for W = 1 and every core, S = mjsynth and clean,
+round-robin, --repeats times each. Reported per configuration (medians, with every run):
+in-process images/s (generate.json: font discovery, rendering, JPEG encoding, writing files and
+image_list.txt) and whole-process wall time (interpreter start and imports included).
+Prints one JSON object and writes it to benchmarks/results/generate.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_create_tfrecord import REPO, RESULTS, emit, machine_info  # noqa: E402
+
+TOOL = os.path.join(REPO, "tools", "generate_synthetic.py")
+
+
+def run_once(count: int, workers: int, style: str) -> dict:
+    out = tempfile.mkdtemp(prefix="bench_generate_")
+    try:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, TOOL, "--output_dir", out, "--count", str(count),
+                        "--num_workers", str(workers), "--style", style, "--progress=false"],
+                       check=True, capture_output=True)
+        wall = time.perf_counter() - start
+        with open(os.path.join(out, "generate.json"), encoding="utf-8") as f:
+            summary = json.load(f)
+        if summary["images"] != count:
+            raise SystemExit(f"wrote {summary['images']} of {count} images")
+        return {"images_per_second": summary["images_per_second"],
+                "wall_images_per_second": round(count / wall, 1)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(RESULTS, "generate.json"))
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    configs = [(w, s) for s in ("mjsynth", "clean") for w in sorted({1, cores})]
+    runs: dict = {f"{s}_workers{w}": [] for w, s in configs}
+    for _ in range(args.repeats):
+        for w, s in configs:
+            runs[f"{s}_workers{w}"].append(run_once(args.count, w, s))
+    results = {}
+    for name, rs in runs.items():
+        results[name] = {
+            "images_per_second_median": statistics.median(r["images_per_second"] for r in rs),
+            "wall_images_per_second_median": statistics.median(
+                r["wall_images_per_second"] for r in rs),
+            "runs": rs,
+        }
+    emit({"benchmark": "generate_synthetic", "count": args.count, "repeats": args.repeats,
+          "machine": machine_info(), "results": results}, args.out)
+
+
+if __name__ == "__main__":
+    main()
