@@ -122,12 +122,17 @@ def small() -> Config:
 
 def demo() -> Config:
     """The main job's model (tools/run_demo.py): the `small` CRNN trained for a fixed budget of
-    3000 steps x 32 images on rendered words, about 9 minutes on 2 CPU cores:
+    3600 steps x 32 images on 40,000 rendered words (--style clean, 13 font families), about
+    11 minutes on 2 CPU cores:
 
         python tools/run_demo.py
+        # = python tools/train_crnn_ctc.py --data_dir demo/tfrecords --model_dir demo/run \
+        #       --preset demo
 
-    RESULT_PLACEHOLDER"""
-    return dataclasses.replace(small(), max_train_steps=3000, warmup_steps=200, eval_every=500,
+    Result (2026-11-21, 2-vCPU AMD EPYC VM): 95.70% case-insensitive word accuracy, CER 0.69%
+    on 2,000 words in 4 font families never seen in training (best checkpoint on validation:
+    step 3000, 95.8%); training 656 s, whole demo 12.5 min. BENCHMARKS.md has the runs."""
+    return dataclasses.replace(small(), max_train_steps=3600, warmup_steps=200, eval_every=500,
                                save_every=500, log_every=100, shuffle_buffer=5000)
 
 

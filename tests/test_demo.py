@@ -68,3 +68,11 @@ def test_contact_sheet_colours_right_green_and_wrong_red(tmp_path):
     assert red[:, 180:].sum() > 20 and green[:, 180:].sum() == 0
     # the dark image is pasted in the second cell, the light one in the first
     assert px[header + 20, 90].sum() > 700 and px[header + 20, 270].sum() < 120
+
+
+def test_readme_main_job_command_is_the_demo():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    quick = text[text.index("## Quick start"):]
+    block = quick[quick.index("```bash") + 7:quick.index("```", quick.index("```bash") + 7)]
+    assert block.strip() == ("python3 -m venv .venv && . .venv/bin/activate && "
+                             "pip install -r requirements.txt && python tools/run_demo.py")
