@@ -155,7 +155,11 @@ def _make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool
 
     @tf.function
     def train_step(iterator):
-        loss, bad = strategy.run(replica_step, args=(next(iterator),))
+        batch = next(iterator)
+        # Only the tensors the step uses: the string fields ("text", "path") cannot enter an
+        # XLA-compiled function.
+        inputs = {k: batch[k] for k in ("image", "labels", "label_length")}
+        loss, bad = strategy.run(replica_step, args=(inputs,))
         return (
             strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
             strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None),

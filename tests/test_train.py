@@ -158,3 +158,14 @@ def test_infeasible_labels_are_counted_and_mixed_precision_runs(tmp_path):
     # before the last of the current one (seen in CI: 1, 1, 1, 0).
     assert 3 <= sum(logged["infeasible_labels"]) <= 5, logged["infeasible_labels"]
     assert all(v == v and v < float("inf") for v in logged["loss"])
+
+
+def test_jit_compiled_step_trains(tmp_path):
+    # The batch carries string fields (text, path) that an XLA-compiled step cannot take.
+    data = convert_words(tmp_path, ["abc", "bca", "cab", "acb"])
+    cfg = config.override(config.small(), {**QUICK, "max_train_steps": 2, "batch_size": 4,
+                                            "jit_compile": True})
+    result = train_lib.train(cfg, data, str(tmp_path / "run"))
+    assert result["step"] == 2
+    logged = scalars(str(tmp_path / "run" / "train"))
+    assert all(v == v and v < float("inf") for v in logged["loss"])
