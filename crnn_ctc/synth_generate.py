@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import time
 
+import cv2
 import numpy as np
 from absl import logging
 
@@ -90,7 +91,7 @@ class _Renderer:
                 image = synth_render.render(text, font, rng, self.style)
                 jpeg = synth_render.encode_jpeg(image, rng, self.style)
                 return text, os.path.basename(font.path), jpeg
-            except (ValueError, OSError, MemoryError) as err:
+            except (ValueError, OSError, MemoryError, cv2.error) as err:
                 reason = f"{text!r} with {os.path.basename(font.path)}: {err}"
         return reason
 
@@ -147,7 +148,7 @@ def generate(cfg: GenerateConfig) -> dict:
     logging.info("%d fonts of %d families (%s split): %s", len(pool), len(families),
                  cfg.font_split, ", ".join(families))
     os.makedirs(cfg.output_dir, exist_ok=True)
-    workers = cfg.num_workers or os.cpu_count() or 1
+    workers = cfg.num_workers or len(os.sched_getaffinity(0))
     chunks = _chunks(cfg.count)
     results: list[tuple[int, str, str, str]] = []
     bar = _progress(cfg)

@@ -202,3 +202,19 @@ def test_create_tfrecord_reads_the_set_as_is(tmp_path):
         num_shards=1, progress=False))
     assert report["records"] == 50 and report["skipped_total"] == 0, report
     assert report["splits"]["train"]["records"] == 50
+
+
+def test_texts_no_font_can_draw_are_skipped_with_the_reason(tmp_path, pool):
+    found, _ = pool
+    cm = next(f for f in found if f.path.endswith("cmr10.ttf"))  # letters and digits only
+    (tmp_path / "fonts").mkdir()
+    os.symlink(cm.path, tmp_path / "fonts" / "cmr10.ttf")
+    summary = generate(tmp_path / "out", count=30, charset="printable", random_share=1.0,
+                       digit_share=0.0, fonts_dirs=(str(tmp_path / "fonts"),))
+    rows = read_list(tmp_path / "out")
+    assert summary["images"] == len(rows) and len(rows) + len(summary["skipped"]) == 30
+    assert summary["skipped"] and rows  # both happen with this seed
+    assert all("no font draws every character of" in s for s in summary["skipped"])
+    assert all(set(label) <= set(ALNUM) for _, label in rows)
+    skipped = {int(s.split(":")[0]) for s in summary["skipped"]}
+    assert {int(p.rsplit("/", 1)[1][:-4]) for p, _ in rows} == set(range(30)) - skipped
