@@ -129,9 +129,9 @@ def demo() -> Config:
         # = python tools/train_crnn_ctc.py --data_dir demo/tfrecords --model_dir demo/run \
         #       --preset demo
 
-    Result (2026-11-21, 2-vCPU AMD EPYC VM): 95.70% case-insensitive word accuracy, CER 0.69%
-    on 2,000 words in 4 font families never seen in training (best checkpoint on validation:
-    step 3000, 95.8%); training 656 s, whole demo 12.5 min. BENCHMARKS.md has the runs."""
+    Result (2026-11-21, 2-vCPU AMD EPYC VM, two runs): 95.70% and 95.05% case-insensitive word
+    accuracy (CER 0.69%, 0.76%) on 2,000 words in 4 font families never seen in training;
+    training 656 s and 620 s, whole demo 12.5 and 11.7 min. BENCHMARKS.md has the runs."""
     return dataclasses.replace(small(), max_train_steps=3600, warmup_steps=200, eval_every=500,
                                save_every=500, log_every=100, shuffle_buffer=5000)
 

@@ -1,4 +1,4 @@
-"""The main job: the whole toolkit on synthetic words, on CPU, in about 12.5 minutes on 2 cores.
+"""The main job: the whole toolkit on synthetic words, on CPU, in about 12 minutes on 2 cores.
 
     python tools/run_demo.py                  # everything goes into demo/
 
@@ -31,7 +31,7 @@ flags.DEFINE_string("work_dir", "demo", "Folder for everything the demo makes.")
 flags.DEFINE_integer("train_count", 40_000, "Training images to render.")
 flags.DEFINE_integer("test_count", 2_000, "Held-out images to render (held-out font families).")
 flags.DEFINE_enum("style", "clean", ["clean", "mjsynth"],
-                  "Rendering style of both sets (clean: ~95.7% on unseen fonts in the budget; "
+                  "Rendering style of both sets (clean: ~95% on unseen fonts in the budget; "
                   "mjsynth: harder, ~78% at 3000 steps).")
 flags.DEFINE_integer("max_train_steps", 0, "Training steps; 0 = the demo preset's.")
 flags.DEFINE_integer("num_workers", 0, "Worker processes for rendering and conversion.")
