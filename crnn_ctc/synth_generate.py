@@ -23,7 +23,7 @@ from absl import logging
 
 from crnn_ctc import charset as charset_lib
 from crnn_ctc import fonts as fonts_lib
-from crnn_ctc import synth_render, synth_text
+from crnn_ctc import synth_backgrounds, synth_render, synth_text
 
 CHUNK = 200  # images per task
 MAX_TRIES = 5  # draws of text + font per image before it is skipped
@@ -45,6 +45,7 @@ class GenerateConfig:
     font_split: str = "all"  # all | train | test (held-out families)
     test_font_share: float = fonts_lib.DEFAULT_TEST_SHARE
     style: str = "mjsynth"  # a synth_render.STYLES name
+    backgrounds_dir: str = ""  # photos to crop backgrounds from (style's photo_prob of images)
     progress: bool = True
 
     def __post_init__(self):
@@ -66,9 +67,11 @@ def image_name(index: int) -> str:
 class _Renderer:
     """Everything a worker needs to make image i (built once per process)."""
 
-    def __init__(self, cfg: GenerateConfig, pool: list[fonts_lib.Font], symbols: str):
+    def __init__(self, cfg: GenerateConfig, pool: list[fonts_lib.Font], symbols: str,
+                 backgrounds: list[str]):
         self.cfg = cfg
         self.fonts = pool
+        self.backgrounds = synth_backgrounds.Backgrounds(backgrounds) if backgrounds else None
         words = synth_text.load_words(cfg.words or synth_text.DEFAULT_WORDS)
         self.sampler = synth_text.TextSampler(
             synth_text.TextConfig(charset=symbols, random_share=cfg.random_share,
@@ -88,7 +91,7 @@ class _Renderer:
                 continue
             font = usable[int(rng.integers(len(usable)))]
             try:
-                image = synth_render.render(text, font, rng, self.style)
+                image = synth_render.render(text, font, rng, self.style, self.backgrounds)
                 jpeg = synth_render.encode_jpeg(image, rng, self.style)
                 return text, os.path.basename(font.path), jpeg
             except (ValueError, OSError, MemoryError, cv2.error) as err:
@@ -99,9 +102,9 @@ class _Renderer:
 _WORKER: _Renderer | None = None
 
 
-def _init_worker(cfg, pool, symbols):
+def _init_worker(cfg, pool, symbols, backgrounds):
     global _WORKER
-    _WORKER = _Renderer(cfg, pool, symbols)
+    _WORKER = _Renderer(cfg, pool, symbols, backgrounds)
 
 
 def _run_chunk(indices: range) -> list[tuple[int, str, str, str]]:
@@ -144,6 +147,12 @@ def generate(cfg: GenerateConfig) -> dict:
     pool, font_skips = font_pool(cfg, symbols)
     if font_skips:
         logging.info("%d font files left out (reasons in generate.json)", len(font_skips))
+    backgrounds, background_skips = [], []
+    if cfg.backgrounds_dir:
+        found, background_skips = synth_backgrounds.Backgrounds.from_dir(cfg.backgrounds_dir)
+        backgrounds = found.paths
+        logging.info("%d background photos (%d left out)", len(backgrounds),
+                     len(background_skips))
     families = sorted({f.family for f in pool})
     logging.info("%d fonts of %d families (%s split): %s", len(pool), len(families),
                  cfg.font_split, ", ".join(families))
@@ -153,7 +162,7 @@ def generate(cfg: GenerateConfig) -> dict:
     results: list[tuple[int, str, str, str]] = []
     bar = _progress(cfg)
     if workers == 1:
-        _init_worker(cfg, pool, symbols)
+        _init_worker(cfg, pool, symbols, backgrounds)
         for chunk in chunks:
             results += _run_chunk(chunk)
             bar.update(len(chunk))
@@ -161,12 +170,12 @@ def generate(cfg: GenerateConfig) -> dict:
         ctx = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(
                 workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(cfg, pool, symbols)) as executor:
+                initargs=(cfg, pool, symbols, backgrounds)) as executor:
             for chunk, done in zip(chunks, executor.map(_run_chunk, chunks), strict=True):
                 results += done
                 bar.update(len(chunk))
     bar.close()
-    return _write_outputs(cfg, symbols, pool, font_skips, results,
+    return _write_outputs(cfg, symbols, pool, font_skips + background_skips, results,
                           time.perf_counter() - start)
 
 
@@ -177,7 +186,7 @@ def _progress(cfg: GenerateConfig):
                 mininterval=1.0)
 
 
-def _write_outputs(cfg: GenerateConfig, symbols: str, pool, font_skips, results,
+def _write_outputs(cfg: GenerateConfig, symbols: str, pool, left_out, results,
                    seconds: float) -> dict:
     results.sort()
     written = [(i, label, font) for i, label, font, reason in results if not reason]
@@ -195,7 +204,7 @@ def _write_outputs(cfg: GenerateConfig, symbols: str, pool, font_skips, results,
         "fonts": [{"file": os.path.basename(f.path), "family": f.family, "style": f.style}
                   for f in pool],
         "families": sorted({f.family for f in pool}),
-        "fonts_left_out": font_skips,
+        "left_out": left_out,  # font files and background photos, with reasons
         "seconds": round(seconds, 2),
         "images_per_second": round(len(written) / max(seconds, 1e-9), 1),
     }

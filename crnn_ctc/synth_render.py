@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn_ctc.fonts import Font
+from crnn_ctc.synth_backgrounds import Backgrounds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +35,7 @@ class RenderConfig:
     padding: tuple[float, float] = (0.0, 0.3)  # per side, fraction of the text height
     min_contrast: float = 40.0  # |luma(text) - luma(background)| at least this (0-255)
     texture_prob: float = 0.6  # smooth noise, gradients and lines in the background
+    photo_prob: float = 0.5  # a crop of a --backgrounds_dir photo instead (when given)
     blur_prob: float = 0.5
     blur_sigma: tuple[float, float] = (0.3, 1.3)
     lowres_prob: float = 0.2  # downscale then upscale (a small crop enlarged)
@@ -47,7 +49,7 @@ STYLES = {
     # Nearly clean print: upright, plain backgrounds, light blur and noise
     "clean": RenderConfig(tracking_prob=0.0, border_prob=0.0, shadow_prob=0.0, rotation_deg=0.5,
                           shear=0.0, perspective=0.0, curve_prob=0.0, min_contrast=80.0,
-                          texture_prob=0.0, blur_prob=0.2, blur_sigma=(0.3, 0.7),
+                          texture_prob=0.0, photo_prob=0.0, blur_prob=0.2, blur_sigma=(0.3, 0.7),
                           lowres_prob=0.0, noise_std=(0.0, 3.0), jpeg_quality=(80, 95)),
 }
 
@@ -61,8 +63,10 @@ def _luma(rgb: np.ndarray) -> float:
     return float(rgb @ np.array([0.299, 0.587, 0.114]))
 
 
-def _colours(rng: np.random.Generator, min_contrast: float) -> tuple[np.ndarray, np.ndarray]:
-    """(background, text) RGB float32 with at least ``min_contrast`` luma difference."""
+def _colours(rng: np.random.Generator, min_contrast: float,
+             ground: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(background, text) RGB float32 with at least ``min_contrast`` luma difference; the
+    background is ``ground`` when given (a photo's mean colour)."""
     for _ in range(50):
         bg, fg = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
         if rng.random() < 0.4:  # dark or light print on a paper-like ground is the common case
@@ -70,8 +74,13 @@ def _colours(rng: np.random.Generator, min_contrast: float) -> tuple[np.ndarray,
             bg = 255 - (255 - bg) * rng.uniform(0.0, 0.4)
             if rng.random() < 0.3:
                 bg, fg = fg, bg
+        if ground is not None:
+            bg = ground
         if abs(_luma(bg) - _luma(fg)) >= min_contrast:
             return bg.astype(np.float32), fg.astype(np.float32)
+    if ground is not None:  # the extreme on the far side of the ground's brightness
+        return ground.astype(np.float32), np.full(3, 255 if _luma(ground) < 128 else 0,
+                                                  np.float32)
     return np.full(3, 235, np.float32), np.full(3, 20, np.float32)
 
 
@@ -162,8 +171,10 @@ def _blend(image: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
     return image * (1.0 - a) + np.asarray(colour, np.float32) * a
 
 
-def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
-    """-> (H, W, 3) uint8 RGB crop of ``text`` drawn with ``font``."""
+def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
+           backgrounds: Backgrounds | None = None) -> np.ndarray:
+    """-> (H, W, 3) uint8 RGB crop of ``text`` drawn with ``font`` (on a crop of one of
+    ``backgrounds``' photos with probability cfg.photo_prob)."""
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     pil = _pil_font(font.path, size)
     tracking = rng.normal(0, cfg.tracking) * size if rng.random() < cfg.tracking_prob else 0.0
@@ -198,8 +209,13 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig) -
     layers = [a[y0:y1, x0:x1] for a in layers]
     ch, cw = y1 - y0, x1 - x0
 
-    bg_colour, fg_colour = _colours(rng, cfg.min_contrast)
-    image = _background(ch, cw, bg_colour, rng, cfg)
+    if backgrounds is not None and rng.random() < cfg.photo_prob:
+        image = backgrounds.crop(ch, cw, rng)
+        # text contrasts with the photo's mean; the photo's own detail makes it harder to read
+        bg_colour, fg_colour = _colours(rng, cfg.min_contrast + 30, image.mean(axis=(0, 1)))
+    else:
+        bg_colour, fg_colour = _colours(rng, cfg.min_contrast)
+        image = _background(ch, cw, bg_colour, rng, cfg)
     if shadow:
         image = _blend(image, layers[-1] * rng.uniform(0.3, 0.8), bg_colour * rng.uniform(0, 0.4))
     if border_a is not None:

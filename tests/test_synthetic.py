@@ -170,8 +170,8 @@ def test_fonts_dir_and_its_errors(tmp_path, pool):
     (tmp_path / "fonts" / "broken.ttf").write_bytes(b"not a font")
     summary = generate(tmp_path / "out", count=5, fonts_dirs=(str(tmp_path / "fonts"),))
     assert summary["families"] == ["Roboto"]
-    assert summary["fonts_left_out"][0].startswith(str(tmp_path / "fonts" / "broken.ttf"))
-    assert "cannot read" in summary["fonts_left_out"][0]
+    assert summary["left_out"][0].startswith(str(tmp_path / "fonts" / "broken.ttf"))
+    assert "cannot read" in summary["left_out"][0]
     with pytest.raises(FileNotFoundError, match="--fonts_dir .*nope: no such folder"):
         generate(tmp_path / "x", fonts_dirs=(str(tmp_path / "nope"),))
     (tmp_path / "empty").mkdir()
@@ -218,3 +218,36 @@ def test_texts_no_font_can_draw_are_skipped_with_the_reason(tmp_path, pool):
     assert all(set(label) <= set(ALNUM) for _, label in rows)
     skipped = {int(s.split(":")[0]) for s in summary["skipped"]}
     assert {int(p.rsplit("/", 1)[1][:-4]) for p, _ in rows} == set(range(30)) - skipped
+
+
+def test_backgrounds_dir_photos_show_behind_the_text(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    blue = np.zeros((120, 300, 3), np.uint8)
+    blue[..., 0] = rng.integers(200, 256, (120, 300))  # BGR: strongly blue, textured
+    cv2.imwrite(str(photos / "blue.png"), blue)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    cv2.imwrite(str(photos / "tiny.png"), blue[:8, :8])
+
+    def blue_grounds(out):
+        count = 0
+        for rel, _ in read_list(out):
+            img = cv2.imdecode(np.frombuffer(file_bytes(out, rel), np.uint8), cv2.IMREAD_COLOR)
+            corners = np.concatenate([img[:2, :2].reshape(-1, 3), img[-2:, -2:].reshape(-1, 3)])
+            b, g, r = corners.mean(axis=0)
+            count += b > 150 and b > g + 80 and b > r + 80
+        return count
+
+    summary = generate(tmp_path / "with", count=60, backgrounds_dir=str(photos))
+    generate(tmp_path / "without", count=60)
+    assert sorted(os.path.basename(s.split(": ")[0]) for s in summary["left_out"]
+                  if "photos" in s) == ["broken.jpg", "tiny.png"]
+    # mjsynth style: about half the images on a photo crop
+    assert blue_grounds(tmp_path / "with") >= blue_grounds(tmp_path / "without") + 15
+    (photos / "none").mkdir()
+    (photos / "none" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match=r"--backgrounds_dir .*none: no usable image"):
+        generate(tmp_path / "x", backgrounds_dir=str(photos / "none"))
+    with pytest.raises(FileNotFoundError, match="nothing: no such folder"):
+        generate(tmp_path / "y", backgrounds_dir=str(photos / "nothing"))

@@ -47,6 +47,8 @@ flags.DEFINE_float("test_font_share", _D.test_font_share,
                    "Share of font families held out for --font_split test.")
 flags.DEFINE_enum("style", _D.style, list(synth_render.STYLES),
                   "mjsynth: distortions, textures, blur, noise, JPEG; clean: nearly clean print.")
+flags.DEFINE_string("backgrounds_dir", None, "Folder of photos to crop backgrounds from, as "
+                    "MJSynth did (mjsynth style: half the images). Never an evaluation set.")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
 flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
@@ -63,7 +65,8 @@ def main(argv):
             max_length=FLAGS.max_length,
             case_weights=tuple(float(w) for w in FLAGS.case_weights),
             fonts_dirs=tuple(FLAGS.fonts_dir), font_split=FLAGS.font_split,
-            test_font_share=FLAGS.test_font_share, style=FLAGS.style, progress=FLAGS.progress,
+            test_font_share=FLAGS.test_font_share, style=FLAGS.style,
+            backgrounds_dir=FLAGS.backgrounds_dir or "", progress=FLAGS.progress,
         )
         summary = synth_generate.generate(cfg)
     except (ValueError, FileNotFoundError) as err:
