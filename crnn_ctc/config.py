@@ -136,7 +136,23 @@ def demo() -> Config:
                                save_every=500, log_every=100, shuffle_buffer=5000)
 
 
-PRESETS: dict[str, Callable[[], Config]] = {"paper": paper, "small": small, "demo": demo}
+def crnn_en() -> Config:
+    """The shipped English recognizer (models/crnn_en): the `small` CRNN with training-time
+    augmentation, 36,000 steps x 32 images on 250,000 rendered words (--style mjsynth, 167 font
+    families), sized for about two hours on 2 CPU cores. models/crnn_en/README.md has the full
+    recipe (font packages, generator and converter commands) and the results:
+
+        python tools/train_crnn_ctc.py --data_dir runs/crnn_en/tfrecords \
+            --model_dir runs/crnn_en/train --preset crnn_en
+
+    A GPU run should scale the data and steps up (and consider the `paper` model)."""
+    return dataclasses.replace(small(), max_train_steps=36_000, warmup_steps=1000,
+                               augment=True, eval_every=2000, save_every=1000, log_every=200,
+                               shuffle_buffer=20_000)
+
+
+PRESETS: dict[str, Callable[[], Config]] = {"paper": paper, "small": small, "demo": demo,
+                                            "crnn_en": crnn_en}
 
 
 def preset(name: str) -> Config:

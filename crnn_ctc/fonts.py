@@ -43,9 +43,11 @@ DEFAULT_PACKAGES = {
     "font_lato": "files",
     "font_manrope": "files",
 }
-# Fonts whose character map lies: a placeholder box for every code point, or TeX math fonts
-# that map ASCII codes to symbols. Never used.
-EXCLUDED = frozenset({"LastResortHE-Regular", "cmex10", "cmsy10", "cmmi10"})
+# Fonts whose character map lies, never used: a placeholder box for every code point, TeX math fonts
+# that map ASCII codes to symbols, dingbats, keycaps, drop-cap initials, or a face that draws
+# lowercase for capitals.
+EXCLUDED = frozenset({"LastResortHE-Regular", "cmex10", "cmsy10", "cmmi10", "D050000L",
+                      "StandardSymbolsPS", "LinBiolinum_K", "LinLibertine_I", "Ubuntu-Title"})
 # The BaKoMa Computer Modern fonts use TeX's OT1 layout: ASCII letters and digits are right,
 # some punctuation code points hold other glyphs. Only letters and digits are trusted.
 ALNUM_ONLY = {"cmr10": "Computer Modern Roman", "cmb10": "Computer Modern Roman",
@@ -53,6 +55,7 @@ ALNUM_ONLY = {"cmr10": "Computer Modern Roman", "cmb10": "Computer Modern Roman"
               "cmtt10": "Computer Modern Typewriter"}
 DEFAULT_TEST_SHARE = 0.25
 SPLITS = ("all", "train", "test")
+NOT_A_CHARACTER = "\U0010fffd"  # private use, mapped by no font: draws the .notdef glyph
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,15 +112,26 @@ def load_font(path: str, charset: str) -> Font | str:
         mapped &= set(string.ascii_letters + string.digits)
     wanted = sorted(set(charset) & mapped)
     # A mapped character must also draw something (some fonts map to empty glyphs).
-    chars = {c for c in wanted if c.isspace() or _has_ink(pil, c)}
+    notdef = _mask(pil, NOT_A_CHARACTER)
+    chars = {c for c in wanted if c.isspace() or _has_ink(pil, c, notdef)}
     if not chars - {" "}:
         return "covers none of the charset"
     return Font(path=path, family=family, style=style, chars=frozenset(chars))
 
 
-def _has_ink(font: ImageFont.FreeTypeFont, char: str) -> bool:
+def _mask(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def _has_ink(font: ImageFont.FreeTypeFont, char: str,
+             notdef: tuple[tuple[int, int], bytes] | None = None) -> bool:
+    """True when ``char`` draws something other than the font's "no glyph" box (some fonts map
+    characters they lack to a copy of that box)."""
     left, top, right, bottom = font.getbbox(char)
-    return right > left and bottom > top
+    if not (right > left and bottom > top):
+        return False
+    return notdef is None or not any(notdef[1]) or _mask(font, char) != notdef
 
 
 def discover(dirs: list[str] | None = None, charset: str = string.ascii_letters + string.digits,

@@ -37,3 +37,16 @@ def load_model(model_dir: str, which: str = "best"):
     # Only the model: the optimizer slots and counters in the checkpoint are not needed.
     tf.train.Checkpoint(model=model).restore(path).expect_partial().assert_existing_objects_matched()
     return model, cfg, charset, path
+
+
+def save_weights(model_dir: str, out_dir: str, which: str = "best") -> str:
+    """Writes the model weights of ``model_dir``'s checkpoint (no optimizer state: about a third
+    of the size) with its config.json into ``out_dir``, which then reads as a training folder
+    (eval_crnn_ctc.py, export, train_crnn_ctc.py --init_from) -> the checkpoint path written."""
+    model, cfg, charset, path = load_model(model_dir, which)
+    step = int(path.rsplit("-", 1)[-1]) if path.rsplit("-", 1)[-1].isdigit() else 0
+    config_lib.save(cfg, charset, os.path.join(out_dir, "config.json"))
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model),
+                                         os.path.join(out_dir, "best"), max_to_keep=1,
+                                         checkpoint_name="best")
+    return manager.save(checkpoint_number=step)

@@ -26,6 +26,7 @@ from crnn_ctc import fonts as fonts_lib
 from crnn_ctc import synth_backgrounds, synth_render, synth_text
 
 CHUNK = 200  # images per task
+FONT_SAMPLING = ("font", "family")
 MAX_TRIES = 5  # draws of text + font per image before it is skipped
 
 
@@ -43,6 +44,7 @@ class GenerateConfig:
     case_weights: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
     fonts_dirs: tuple[str, ...] = ()  # default: the pip-installed pool (fonts.default_dirs())
     font_split: str = "all"  # all | train | test (held-out families)
+    font_sampling: str = "font"  # font: every file alike | family: every family alike, then a style
     test_font_share: float = fonts_lib.DEFAULT_TEST_SHARE
     style: str = "mjsynth"  # a synth_render.STYLES name
     backgrounds_dir: str = ""  # photos to crop backgrounds from (style's photo_prob of images)
@@ -54,6 +56,9 @@ class GenerateConfig:
         if self.style not in synth_render.STYLES:
             raise ValueError(f"--style {self.style!r}: choose one of "
                              f"{', '.join(synth_render.STYLES)}")
+        if self.font_sampling not in FONT_SAMPLING:
+            raise ValueError(f"--font_sampling {self.font_sampling!r}: choose one of "
+                             f"{', '.join(FONT_SAMPLING)}")
         if self.font_split not in fonts_lib.SPLITS:
             raise ValueError(f"--font_split {self.font_split!r}: choose one of "
                              f"{', '.join(fonts_lib.SPLITS)}")
@@ -89,6 +94,10 @@ class _Renderer:
             if not usable:
                 reason = f"no font draws every character of {text!r}"
                 continue
+            if self.cfg.font_sampling == "family":  # a pool of 40 weights of one face and
+                families = sorted({f.family for f in usable})  # 1 of another: both alike
+                family = families[int(rng.integers(len(families)))]
+                usable = [f for f in usable if f.family == family]
             font = usable[int(rng.integers(len(usable)))]
             try:
                 image = synth_render.render(text, font, rng, self.style, self.backgrounds)

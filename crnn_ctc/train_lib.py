@@ -27,7 +27,7 @@ import tensorflow as tf
 from absl import logging
 
 from crnn_ctc import config as config_lib
-from crnn_ctc import dataset, evaluate, losses
+from crnn_ctc import dataset, evaluate, finetune, losses
 from crnn_ctc import model as model_lib
 from crnn_ctc.train_setup import (
     check_model_dir,
@@ -48,8 +48,10 @@ def total_steps(cfg: config_lib.Config, train_records: int) -> int:
     return cfg.max_train_steps
 
 
-def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset()) -> dict:
-    """Trains (or resumes) until ``total_steps``; returns the last validation metrics."""
+def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset(),
+          init_from: str = "") -> dict:
+    """Trains (or resumes) until ``total_steps``; returns the last validation metrics.
+    ``init_from``: a trained model's folder to start from (finetune.py), fresh runs only."""
     strategy = make_strategy()
     info = dataset.read_info(data_dir)
     cfg = resolve_config(cfg, info, explicit)
@@ -80,6 +82,11 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     if manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
+    elif init_from:
+        summary = finetune.initialize(model, cfg, charset, init_from)
+        if chief:
+            config_lib.write_json(os.path.join(out_dir, "init_from.json"),
+                                  {"init_from": init_from, **summary})
     _restore_best_score(best, best_manager)
     start = int(step)
     if start >= steps:

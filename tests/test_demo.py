@@ -19,12 +19,16 @@ def test_the_demo_runs_every_step(tmp_path):
     out = res.stdout
     for n, title in enumerate(["render the training set", "render the held-out set",
                                "convert", "train", "evaluate on the held-out fonts",
-                               "export", "read"], start=1):
-        assert f"=== {n}/7 {title}" in out
+                               "export", "read", "read"], start=1):
+        assert f"=== {n}/8 {title}" in out
     assert "$ python tools/train_crnn_ctc.py --data_dir" in out and "--preset demo" in out
-    # inference over test_data/images: one line per image
+    # inference over test_data/images, with the demo's model and the shipped one: one line per
+    # image each
     images = sorted(os.listdir(os.path.join(ROOT, "test_data", "images")))
-    assert sum(line.startswith("Predict ") for line in out.splitlines()) == len(images)
+    assert sum(line.startswith("Predict ") for line in out.splitlines()) == 2 * len(images)
+    assert "with the shipped English model (models/crnn_en)" in out
+    shipped = (work / "test_data_predictions_crnn_en.jsonl").read_text().splitlines()
+    assert len(shipped) == len(images)
     report = json.loads((work / "heldout_eval.json").read_text())
     (name, held), = report["sets"].items()
     assert held["metrics"]["count"] == 24 and len(held["predictions"]) == 24
@@ -40,7 +44,7 @@ def test_the_demo_runs_every_step(tmp_path):
     (work / "synth_train" / "stale.txt").write_text("x")
     res = run_tool("run_demo.py", "--work_dir", str(work), "--train_count", "0")
     assert res.returncode != 0 and "--count 0: must be >= 1" in res.stderr
-    assert "step failed (1/7 render the training set" in res.stderr
+    assert "step failed (1/8 render the training set" in res.stderr
     assert os.listdir(work) == [".crnn_ctc_demo"]
     assert not (work / "synth_train" / "stale.txt").exists()
     foreign = tmp_path / "mine"

@@ -251,3 +251,50 @@ def test_backgrounds_dir_photos_show_behind_the_text(tmp_path):
         generate(tmp_path / "x", backgrounds_dir=str(photos / "none"))
     with pytest.raises(FileNotFoundError, match="nothing: no such folder"):
         generate(tmp_path / "y", backgrounds_dir=str(photos / "nothing"))
+
+
+def test_a_character_drawn_as_the_missing_glyph_box_is_not_covered(tmp_path, pool):
+    from fontTools.ttLib import TTFont
+
+    found, _ = pool
+    src = next(f for f in found if f.family == "DejaVu Sans" and f.style == "Book").path
+    tt = TTFont(src)
+    for table in tt["cmap"].tables:
+        if table.isUnicode():
+            table.cmap[ord("7")] = ".notdef"  # mapped, but to the "no glyph" box
+    tt.save(tmp_path / "boxed.ttf")
+    font = fonts.load_font(str(tmp_path / "boxed.ttf"), ALNUM)
+    assert "7" not in font.chars and set(ALNUM) - {"7"} <= font.chars
+    assert "7" in fonts.load_font(src, ALNUM).chars
+
+
+def test_symbol_fonts_are_left_out_by_name(tmp_path, pool):
+    found, _ = pool
+    src = next(f for f in found if f.family == "Roboto").path
+    (tmp_path / "fonts").mkdir()
+    for stem in ("D050000L", "StandardSymbolsPS", "Ubuntu-Title", "Roboto"):
+        os.symlink(src, tmp_path / "fonts" / f"{stem}.ttf")
+    kept, skipped = fonts.discover([str(tmp_path / "fonts")])
+    assert [os.path.basename(f.path) for f in kept] == ["Roboto.ttf"]
+    assert sum("symbol or placeholder font" in s for s in skipped) == 3
+
+
+@pytest.mark.parametrize("sampling,low,high", [("family", 0.35, 0.65), ("font", 0.0, 0.3)])
+def test_font_sampling_family_gives_every_family_the_same_share(tmp_path, pool, sampling,
+                                                                low, high):
+    found, _ = pool
+    (tmp_path / "fonts").mkdir()
+    many = [f for f in found if f.family == "Source Sans Pro"]  # 12 styles
+    one = next(f for f in found if f.family == "Fredoka One")  # 1 style
+    assert len(many) >= 6
+    for f in [*many, one]:
+        os.symlink(f.path, tmp_path / "fonts" / os.path.basename(f.path))
+    summary = generate(tmp_path / "out", count=200, fonts_dirs=(str(tmp_path / "fonts"),),
+                       font_sampling=sampling, style="clean")
+    with open(tmp_path / "out" / "image_fonts.tsv", encoding="utf-8") as f:
+        used = [line.rstrip("\n").split("\t")[1] for line in f]
+    assert summary["images"] == len(used) == 200
+    share = sum(u == os.path.basename(one.path) for u in used) / len(used)
+    assert low <= share <= high, share
+    with pytest.raises(ValueError, match="--font_sampling 'style'"):
+        synth_generate.GenerateConfig(output_dir=str(tmp_path), count=1, font_sampling="style")

@@ -2,8 +2,9 @@
 
 On the validation TFRecords:
     python tools/eval_crnn_ctc.py --model_dir runs/small --data_dir tfrecords/
-On image benchmarks (`path label` files; paths relative to each file's folder):
-    python tools/eval_crnn_ctc.py --model_dir runs/small \
+On image benchmarks (`path label` files; paths relative to each file's folder), with the shipped
+English model models/crnn_en when --model_dir is not given:
+    python tools/eval_crnn_ctc.py \
         --anno_file ../shared/real_eval/IIIT5K/labels.txt,../shared/real_eval/SVT/labels.txt
 
 The default protocol is the benchmarks' one: case-insensitive, ASCII letters and digits only.
@@ -17,7 +18,8 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints)")
+flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints); default: "
+                    "the shipped English model models/crnn_en")
 flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path (ckpt-N prefix)")
 flags.DEFINE_string("data_dir", None, "TFRecords folder to evaluate (its --split)")
 flags.DEFINE_string("split", "validation", "split of --data_dir")
@@ -30,17 +32,21 @@ flags.DEFINE_integer("batch_size", 64, "images per batch")
 flags.DEFINE_string("output_json", None, "write metrics and every prediction here")
 flags.DEFINE_string("contact_sheet", None, "write a PNG of images with their predictions here "
                     "(--anno_file sets; one file per set when there are several)")
-flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from crnn_ctc import eval_lib  # noqa: PLC0415 (TensorFlow loads after flag parsing)
+    from crnn_ctc import eval_lib, pretrained  # noqa: PLC0415 (TensorFlow after flag parsing)
 
+    try:
+        model_dir = pretrained.model_dir(FLAGS.model_dir)
+    except FileNotFoundError as err:
+        logging.error("%s", err)
+        return 1
     cfg = eval_lib.EvalConfig(
-        model_dir=FLAGS.model_dir, checkpoint=FLAGS.checkpoint, data_dir=FLAGS.data_dir or "",
+        model_dir=model_dir, checkpoint=FLAGS.checkpoint, data_dir=FLAGS.data_dir or "",
         split=FLAGS.split, anno_files=tuple(FLAGS.anno_file), image_dir=FLAGS.image_dir or "",
         beam_width=FLAGS.beam_width, case_sensitive=FLAGS.case_sensitive,
         alnum_only=FLAGS.alnum_only, batch_size=FLAGS.batch_size,

@@ -26,6 +26,9 @@ flags.DEFINE_integer("beam_width", 10, "beam width of --decoder beam")
 flags.DEFINE_integer("top_paths", 1, "texts per image; > 1 adds the texts/scores outputs")
 flags.DEFINE_integer("max_pixels", 4096 * 4096,
                      "images whose header says more pixels are refused (INVALID_ARGUMENT)")
+flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
+                  "into --export_dir, so it is a training folder too: eval and --init_from "
+                  "read it (how models/crnn_en is made)")
 flags.DEFINE_list("warmup_batch_sizes", ["1", "8"],
                   "batch sizes of the TF Serving warmup requests; empty = no warmup file")
 flags.mark_flags_as_required(["model_dir", "export_dir"])
@@ -35,7 +38,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from crnn_ctc import export  # noqa: PLC0415 (TensorFlow loads after flag parsing)
+    from crnn_ctc import export, restore  # noqa: PLC0415 (TensorFlow loads after flag parsing)
 
     try:
         decoder = export.Decoder(FLAGS.decoder, FLAGS.beam_width, FLAGS.top_paths,
@@ -52,6 +55,9 @@ def main(argv):
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         logging.error("%s", err)
         return 1
+    if FLAGS.with_weights:
+        weights = restore.save_weights(FLAGS.model_dir, FLAGS.export_dir, FLAGS.checkpoint)
+        print(f"wrote the weights and config.json for eval and fine-tuning: {weights}")
     meta = export.read_metadata(path)
     print(f"exported {meta['checkpoint']} to {path} "
           f"({decoder.kind} decoder, beam {decoder.beam_width}, top_paths {decoder.top_paths})")

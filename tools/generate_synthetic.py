@@ -23,6 +23,7 @@ from absl import app, flags, logging  # noqa: E402
 from crnn_ctc import synth_generate, synth_render, synth_text  # noqa: E402
 from crnn_ctc.charset import PRESETS  # noqa: E402
 from crnn_ctc.fonts import SPLITS  # noqa: E402
+from crnn_ctc.synth_generate import FONT_SAMPLING  # noqa: E402
 
 _D = synth_generate.GenerateConfig
 flags.DEFINE_string("output_dir", None, "Where images/, image_list.txt and generate.json go.")
@@ -43,6 +44,9 @@ flags.DEFINE_list("case_weights", [str(w) for w in _D.case_weights],
 flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool).")
 flags.DEFINE_enum("font_split", _D.font_split, SPLITS,
                   "all fonts, or only the training / held-out test families.")
+flags.DEFINE_enum("font_sampling", _D.font_sampling, list(FONT_SAMPLING),
+                  "font: every font file equally likely; family: every family equally likely, "
+                  "then one of its styles (for large pools where some families have 40 weights).")
 flags.DEFINE_float("test_font_share", _D.test_font_share,
                    "Share of font families held out for --font_split test.")
 flags.DEFINE_enum("style", _D.style, list(synth_render.STYLES),
@@ -65,6 +69,7 @@ def main(argv):
             max_length=FLAGS.max_length,
             case_weights=tuple(float(w) for w in FLAGS.case_weights),
             fonts_dirs=tuple(FLAGS.fonts_dir), font_split=FLAGS.font_split,
+            font_sampling=FLAGS.font_sampling,
             test_font_share=FLAGS.test_font_share, style=FLAGS.style,
             backgrounds_dir=FLAGS.backgrounds_dir or "", progress=FLAGS.progress,
         )

@@ -1,5 +1,6 @@
 """Read the text of every image in a folder with an exported model or a training checkpoint.
 
+    python tools/inference_crnn_ctc.py --image_dir crops/     # the shipped models/crnn_en
     python tools/inference_crnn_ctc.py --model_dir exported/crnn --image_dir crops/
     python tools/inference_crnn_ctc.py --model_dir runs/small --image_dir crops/ \
         --image_list crops/todo.txt --beam_width 10 --top_paths 3 --output_file out.jsonl
@@ -20,7 +21,8 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-flags.DEFINE_string("model_dir", None, "SavedModel, export base folder or training folder")
+flags.DEFINE_string("model_dir", None, "SavedModel, export base folder or training folder "
+                    "(default: the shipped English model models/crnn_en)")
 flags.DEFINE_string("checkpoint", "best", "training folder only: best | latest | a path")
 flags.DEFINE_string("image_dir", None, "folder of images")
 flags.DEFINE_string("image_list", None, "file naming the images to read, relative to --image_dir")
@@ -28,7 +30,7 @@ flags.DEFINE_integer("beam_width", 10, "CTC beam width (0 = greedy); a SavedMode
 flags.DEFINE_integer("top_paths", 1, "texts per image (beam search)")
 flags.DEFINE_integer("batch_size", 32, "images per call")
 flags.DEFINE_string("output_file", None, "write results here: .jsonl or .csv")
-flags.mark_flags_as_required(["model_dir", "image_dir"])
+flags.mark_flags_as_required(["image_dir"])
 FLAGS = flags.FLAGS
 
 
@@ -54,16 +56,17 @@ def main(argv):
     out = FLAGS.output_file
     if out and not out.endswith((".jsonl", ".csv")):
         raise app.UsageError(f"--output_file must end in .jsonl or .csv, not {out}")
-    from crnn_ctc import export, image_files, infer_lib  # noqa: PLC0415 (TensorFlow after flags)
+    from crnn_ctc import export, image_files, infer_lib, pretrained  # noqa: PLC0415 (TF after flags)
 
     try:
+        model_dir = pretrained.model_dir(FLAGS.model_dir)
         decoder = None  # a SavedModel decodes as exported, unless the flags ask otherwise
         asked = FLAGS["beam_width"].present or FLAGS["top_paths"].present
-        if asked or infer_lib.resolve(FLAGS.model_dir)[0] == "checkpoint":
+        if asked or infer_lib.resolve(model_dir)[0] == "checkpoint":
             kind = "beam" if FLAGS.beam_width > 1 or FLAGS.top_paths > 1 else "greedy"
             decoder = export.Decoder(kind, max(FLAGS.beam_width, 1), FLAGS.top_paths)
         names, problems = image_files.list_images(FLAGS.image_dir, FLAGS.image_list)
-        rec = infer_lib.Recognizer.load(FLAGS.model_dir, FLAGS.checkpoint, decoder)
+        rec = infer_lib.Recognizer.load(model_dir, FLAGS.checkpoint, decoder)
     except (ValueError, FileNotFoundError) as err:
         logging.error("%s", err)
         return 1

@@ -9,6 +9,8 @@
 4. eval_crnn_ctc.py        word accuracy and CER on the held-out fonts + a contact sheet PNG
 5. export_crnn_ctc.py      a SavedModel for TF Serving
 6. inference_crnn_ctc.py   reads test_data/images through the SavedModel
+7. inference_crnn_ctc.py   reads them again with the shipped English model (models/crnn_en,
+                           trained far longer on harder images), for comparison
 
 Each step runs the real tool as a subprocess and prints its command line, so any step can be
 rerun by hand. The work folder is wiped at the start if an earlier demo made it; any other
@@ -72,15 +74,15 @@ def main(argv):
     common = ["--style", FLAGS.style, "--progress=false", "--num_workers", str(FLAGS.num_workers)]
     steps = {}
     steps["generate"] = _run(
-        "1/7 render the training set (training font families)", "generate_synthetic.py",
+        "1/8 render the training set (training font families)", "generate_synthetic.py",
         "--output_dir", j(work, "synth_train"), "--count", str(FLAGS.train_count),
         "--font_split", "train", "--seed", "0", *common)
     steps["generate"] += _run(
-        "2/7 render the held-out set (font families never used in training)",
+        "2/8 render the held-out set (font families never used in training)",
         "generate_synthetic.py", "--output_dir", j(work, "synth_test"),
         "--count", str(FLAGS.test_count), "--font_split", "test", "--seed", "1", *common)
     steps["convert"] = _run(
-        "3/7 convert the training set to TFRecords", "create_tfrecord.py",
+        "3/8 convert the training set to TFRecords", "create_tfrecord.py",
         "--image_dir", j(work, "synth_train"), "--anno_file", j(work, "synth_train",
                                                                 "image_list.txt"),
         "--data_dir", j(work, "tfrecords"), "--lowercase", "--validation_split_fraction", "0.02",
@@ -89,19 +91,23 @@ def main(argv):
                   "--preset", "demo"]
     if FLAGS.max_train_steps:
         train_args += ["--max_train_steps", str(FLAGS.max_train_steps)]
-    steps["train"] = _run("4/7 train (CPU preset `demo`)", "train_crnn_ctc.py", *train_args)
+    steps["train"] = _run("4/8 train (CPU preset `demo`)", "train_crnn_ctc.py", *train_args)
     eval_json, sheet = j(work, "heldout_eval.json"), j(work, "contact_sheet.png")
     steps["evaluate"] = _run(
-        "5/7 evaluate on the held-out fonts", "eval_crnn_ctc.py", "--model_dir", j(work, "run"),
+        "5/8 evaluate on the held-out fonts", "eval_crnn_ctc.py", "--model_dir", j(work, "run"),
         "--anno_file", j(work, "synth_test", "image_list.txt"), "--output_json", eval_json,
         "--contact_sheet", sheet)
     steps["export"] = _run(
-        "6/7 export a SavedModel for TF Serving", "export_crnn_ctc.py",
+        "6/8 export a SavedModel for TF Serving", "export_crnn_ctc.py",
         "--model_dir", j(work, "run"), "--export_dir", j(work, "export"))
     steps["inference"] = _run(
-        f"7/7 read {image_dir} through the SavedModel", "inference_crnn_ctc.py",
+        f"7/8 read {image_dir} through the SavedModel", "inference_crnn_ctc.py",
         "--model_dir", j(work, "export"), "--image_dir", image_dir,
         "--output_file", j(work, "test_data_predictions.jsonl"))
+    steps["pretrained"] = _run(
+        f"8/8 read {image_dir} with the shipped English model (models/crnn_en)",
+        "inference_crnn_ctc.py", "--image_dir", image_dir,
+        "--output_file", j(work, "test_data_predictions_crnn_en.jsonl"))
     _summary(work, eval_json, sheet, steps)
 
 

@@ -3,7 +3,10 @@
     python tools/train_crnn_ctc.py --data_dir tfrecords/ --model_dir runs/small --preset small
 
 Running the same command again resumes from the latest checkpoint in --model_dir. Flags given
-explicitly override the preset. Watch it with: tensorboard --logdir runs/
+explicitly override the preset. Fine-tune the shipped English model on your own records:
+    python tools/train_crnn_ctc.py --data_dir tfrecords/ --model_dir runs/mine \
+        --init_from models/crnn_en --learning_rate 5e-4 --max_train_steps 3000 --preset small
+Watch it with: tensorboard --logdir runs/
 Several GPUs: MirroredStrategy (automatic). Several machines: set TF_CONFIG on each.
 """
 
@@ -59,6 +62,8 @@ for _name, _help in HELP.items():
         flags.DEFINE_list(_name, [str(v) for v in _value], _help)
     else:
         flags.DEFINE_string(_name, _value, _help)
+flags.DEFINE_string("init_from", None, "start from this trained model's weights (a training "
+                    "folder such as models/crnn_en, or a checkpoint in one): fine-tuning")
 flags.mark_flags_as_required(["data_dir", "model_dir"])
 FLAGS = flags.FLAGS
 
@@ -69,9 +74,12 @@ def main(argv):
     explicit = {name: FLAGS[name].value for name in HELP if FLAGS[name].present}
     try:
         cfg = config.override(config.preset(FLAGS.preset), explicit)
-        from crnn_ctc import train_lib  # noqa: PLC0415 (TensorFlow loads after flag checks)
+        from crnn_ctc import finetune, train_lib  # noqa: PLC0415 (TensorFlow after flag checks)
 
-        result = train_lib.train(cfg, FLAGS.data_dir, FLAGS.model_dir, frozenset(explicit))
+        if FLAGS.init_from:
+            cfg = finetune.model_config(cfg, FLAGS.init_from, frozenset(explicit))
+        result = train_lib.train(cfg, FLAGS.data_dir, FLAGS.model_dir, frozenset(explicit),
+                                 FLAGS.init_from or "")
     except (ValueError, FileNotFoundError) as err:
         logging.error("%s", err)
         return 1
