@@ -55,6 +55,7 @@ ALNUM_ONLY = {"cmr10": "Computer Modern Roman", "cmb10": "Computer Modern Roman"
               "cmtt10": "Computer Modern Typewriter"}
 DEFAULT_TEST_SHARE = 0.25
 SPLITS = ("all", "train", "test")
+DEFAULT_POOL = "default"  # a --fonts_dir entry that stands for the default pool's folders
 NOT_A_CHARACTER = "\U0010fffd"  # private use, mapped by no font: draws the .notdef glyph
 
 
@@ -79,6 +80,17 @@ def default_dirs() -> list[str]:
             if os.path.isdir(folder):
                 dirs.append(folder)
     return dirs
+
+
+def expand_dirs(dirs: list[str] | None) -> list[str]:
+    """None -> the default pool's folders; the entry "default" in a list stands for them too
+    (--fonts_dir default,/usr/share/fonts: the pip pool plus the system's fonts)."""
+    if dirs is None:
+        return default_dirs()
+    out: list[str] = []
+    for d in dirs:
+        out += default_dirs() if d == DEFAULT_POOL else [d]
+    return out
 
 
 def font_files(dirs: list[str]) -> list[str]:
@@ -139,7 +151,7 @@ def discover(dirs: list[str] | None = None, charset: str = string.ascii_letters 
     """Fonts under ``dirs`` (default: default_dirs()) that draw at least ``min_coverage`` of the
     non-space ``charset`` -> (fonts, ["path: reason" for every file left out]). One file per
     family and style (a .ttf and .otf of the same face count once)."""
-    files = font_files(default_dirs() if dirs is None else dirs)
+    files = font_files(expand_dirs(dirs))
     symbols = {c for c in charset if not c.isspace()}
     fonts, skipped, seen = [], [], set()
     for path in sorted(files, key=lambda p: (os.path.splitext(p)[0], not p.endswith(".ttf"))):

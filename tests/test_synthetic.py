@@ -298,3 +298,16 @@ def test_font_sampling_family_gives_every_family_the_same_share(tmp_path, pool, 
     assert low <= share <= high, share
     with pytest.raises(ValueError, match="--font_sampling 'style'"):
         synth_generate.GenerateConfig(output_dir=str(tmp_path), count=1, font_sampling="style")
+
+
+def test_fonts_dir_default_entry_adds_the_pip_pool(tmp_path, pool):
+    found, _ = pool
+    (tmp_path / "fonts").mkdir()
+    extra = next(f for f in found if f.family == "Roboto")
+    import shutil
+
+    shutil.copy(extra.path, tmp_path / "fonts" / "Copy.ttf")  # the same face: a duplicate
+    both, skipped = fonts.discover(["default", str(tmp_path / "fonts")])
+    faces = {(f.family, f.style) for f in found}
+    assert len(both) == len(found) and {(f.family, f.style) for f in both} == faces
+    assert sum(f"duplicate of Roboto {extra.style}" in s for s in skipped) == 1

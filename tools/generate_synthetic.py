@@ -41,7 +41,8 @@ flags.DEFINE_float("digit_share", _D.digit_share,
 flags.DEFINE_integer("max_length", _D.max_length, "Longest text in characters.")
 flags.DEFINE_list("case_weights", [str(w) for w in _D.case_weights],
                   f"Weights of the word cases {', '.join(synth_text.CASES)}.")
-flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool).")
+flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool); "
+                  "the entry 'default' stands for that pool: default,/usr/share/fonts")
 flags.DEFINE_enum("font_split", _D.font_split, SPLITS,
                   "all fonts, or only the training / held-out test families.")
 flags.DEFINE_enum("font_sampling", _D.font_sampling, list(FONT_SAMPLING),
