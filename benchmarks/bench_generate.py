@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_create_tfrecord import REPO, RESULTS, emit, machine_info  # noqa: E402
 
 TOOL = os.path.join(REPO, "tools", "generate_synthetic.py")

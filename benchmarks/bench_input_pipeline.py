@@ -15,19 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_create_tfrecord import RESULTS, emit, ensure_data, machine_info  # noqa: E402
 
 
 def ensure_records(num_images: int, seed: int) -> str:
-    from crnn_ctc import convert  # noqa: PLC0415
+    from crnn_ctc.data import convert  # noqa: PLC0415
 
     out = os.path.join(RESULTS, f"pipeline_tfr_{num_images}")
     if os.path.isfile(os.path.join(out, "dataset.json")):
@@ -42,11 +39,13 @@ def ensure_records(num_images: int, seed: int) -> str:
 
 
 def measure(data_dir: str, training: bool, augment: bool, batch: int, seconds: float) -> dict:
-    from crnn_ctc import config, dataset  # noqa: PLC0415
+    from crnn_ctc.data import pipeline
+    from crnn_ctc.train import presets  # noqa: PLC0415
 
-    cfg = config.paper()
-    ds = dataset.build_dataset(data_dir, "train", cfg, training=training, batch_size=batch,
-                               augment=augment)
+    cfg = presets.paper()
+    ds = pipeline.build_dataset(data_dir, "train", (cfg.image_height, cfg.image_width),
+                                training=training, batch_size=batch, augment=augment,
+                                shuffle_buffer=cfg.shuffle_buffer)
     if not training:
         ds = ds.repeat()
     it = iter(ds)

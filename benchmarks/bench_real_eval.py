@@ -24,8 +24,6 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_create_tfrecord import REPO, RESULTS, emit, machine_info  # noqa: E402
@@ -36,14 +34,14 @@ SETS = (("IIIT5K", "IIIT5K/labels.txt"), ("SVT", "SVT/labels.txt"),
 
 
 def accuracy(model_dir: str, root: str, beam_width: int, sheet: str) -> dict:
-    from crnn_ctc import eval_lib  # noqa: PLC0415
+    from crnn_ctc.evaluate import report as eval_report  # noqa: PLC0415
 
     files = tuple(os.path.join(root, path) for _, path in SETS)
-    report = eval_lib.run(eval_lib.EvalConfig(model_dir=model_dir, anno_files=files,
+    report = eval_report.run(eval_report.EvalConfig(model_dir=model_dir, anno_files=files,
                                               beam_width=beam_width))
     if sheet:
         first = dict(list(report["sets"].items())[:1])  # IIIT5K
-        eval_lib.write_contact_sheets({**report, "sets": first}, sheet)
+        eval_report.write_contact_sheets({**report, "sets": first}, sheet)
     out = {}
     for (name, _), result in zip(SETS, report["sets"].values(), strict=True):
         m = result["metrics"]
@@ -58,9 +56,9 @@ def accuracy(model_dir: str, root: str, beam_width: int, sheet: str) -> dict:
 def speed(model_dir: str, root: str, count: int, repeats: int) -> dict:
     import tensorflow as tf  # noqa: PLC0415
 
-    from crnn_ctc import infer_lib  # noqa: PLC0415
+    from crnn_ctc.serve import recognizer  # noqa: PLC0415
 
-    kind, path = infer_lib.resolve(model_dir)
+    kind, path = recognizer.resolve(model_dir)
     if kind == "checkpoint":
         return {"skipped": f"{model_dir} has no exported SavedModel"}
     serve = tf.saved_model.load(path).signatures["serving_default"]

@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_create_tfrecord import RESULTS, emit, ensure_data, machine_info  # noqa: E402
@@ -50,14 +47,16 @@ def export_variant(preset: str, variant: str, folder: str):
     """-> the loaded serving_default function of a freshly exported random-weight model."""
     import tensorflow as tf  # noqa: PLC0415
 
-    from crnn_ctc import config, export, model  # noqa: PLC0415
-    from crnn_ctc.charset import Charset  # noqa: PLC0415
+    from crnn_ctc.data.charset import Charset  # noqa: PLC0415
+    from crnn_ctc.model import crnn
+    from crnn_ctc.serve import graph
+    from crnn_ctc.train import presets  # noqa: PLC0415
 
     kind, width, fused = VARIANTS[variant]
-    cfg, charset = config.preset(preset), Charset.from_spec("alnum_lower")
-    net = model.build_crnn(cfg, charset.num_classes)
+    cfg, charset = presets.get(preset), Charset.from_spec("alnum_lower")
+    net = crnn.build_crnn(cfg, charset.num_classes)
     charset.save(os.path.join(folder, "charset.txt"))
-    module = export.CrnnServing(net, cfg, charset, export.Decoder(kind, width),
+    module = graph.CrnnServing(net, cfg, charset, graph.Decoder(kind, width),
                                 os.path.join(folder, "charset.txt"))  # fmt: skip
     if not fused:  # the Keras layers as trained (BN separate, LSTMs as while loops)
         module.keras_model = net

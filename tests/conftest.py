@@ -12,7 +12,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -52,12 +51,12 @@ def read_records(data_dir, split="*"):
     """{path: (split, shard file, text, ids, image uint8)} for every record in data_dir."""
     import tensorflow as tf
 
-    from crnn_ctc import tfrecord
+    from crnn_ctc.data import record_parser
 
     out = {}
     for f in sorted(glob.glob(os.path.join(str(data_dir), f"{split}-*-of-*.tfrecord"))):
         for raw in tf.data.TFRecordDataset(f):
-            rec = tfrecord.parse_example(raw, (32, 100))
+            rec = record_parser.parse_example(raw, (32, 100))
             path = rec["path"].numpy().decode()
             assert path not in out, f"{path} written twice"
             out[path] = (
@@ -74,12 +73,12 @@ def shard_order(data_dir):
     """{shard file name: [paths in record order]}."""
     import tensorflow as tf
 
-    from crnn_ctc import tfrecord
+    from crnn_ctc.data import record_parser
 
     out = {}
     for f in sorted(glob.glob(os.path.join(str(data_dir), "*-of-*.tfrecord"))):
         out[os.path.basename(f)] = [
-            tfrecord.parse_example(r, (32, 100))["path"].numpy().decode()
+            record_parser.parse_example(r, (32, 100))["path"].numpy().decode()
             for r in tf.data.TFRecordDataset(f)
         ]
     return out
@@ -108,7 +107,7 @@ def make_words_dir(root, words, size=(100, 32)):
 
 def convert_words(root, words, validation=0.0, **kwargs):
     """Renders ``words`` and converts them into root/tfrecords (one train shard by default)."""
-    from crnn_ctc import convert
+    from crnn_ctc.data import convert
 
     anno = make_words_dir(root, words)
     cfg = convert.ConvertConfig(
@@ -128,16 +127,17 @@ def words32(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained32(words32):
-    """The small preset trained 200 steps on ``words32`` (tests/test_train.py checks it reads all
-    32 words back): a model that has learned something, for the export and inference tests."""
-    from crnn_ctc import config, train_lib
+    """The small preset trained 200 steps on ``words32`` (tests/train/test_loop.py checks it
+    reads all 32 words back): a model that has learned something, for the export and inference
+    tests."""
+    from crnn_ctc.train import config, loop, presets
 
-    cfg = config.override(config.small(), {
+    cfg = config.override(presets.small(), {
         "batch_size": 32, "max_train_steps": 200, "warmup_steps": 20, "learning_rate": 3e-3,
         "eval_every": 1000, "save_every": 100, "log_every": 50, "shuffle_buffer": 64,
     })  # fmt: skip
     run = os.path.join(os.path.dirname(words32), "run")
-    result = train_lib.train(cfg, words32, run)
+    result = loop.train(cfg, words32, run)
     return types.SimpleNamespace(run=run, result=result, images=os.path.dirname(words32))
 
 

@@ -1,74 +1,14 @@
 """Evaluate a trained CRNN: word accuracy and CER, greedy or beam search.
 
-On the validation TFRecords:
-    python tools/eval_crnn_ctc.py --model_dir runs/small --data_dir tfrecords/
-On image benchmarks (`path label` files; paths relative to each file's folder), with the shipped
-English model models/crnn_en when --model_dir is not given:
-    python tools/eval_crnn_ctc.py \
-        --anno_file ../shared/real_eval/IIIT5K/labels.txt,../shared/real_eval/SVT/labels.txt
-
-The default protocol is the benchmarks' one: case-insensitive, ASCII letters and digits only.
+Run with --help for the flags; the code is crnn_ctc/cli/eval.py, also installed as the
+console command ``crnn-ctc-eval``.
 """
 
-import json
-import os
-import sys
-
-from absl import app, flags, logging
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints); default: "
-                    "the shipped English model models/crnn_en")
-flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path (ckpt-N prefix)")
-flags.DEFINE_string("data_dir", None, "TFRecords folder to evaluate (its --split)")
-flags.DEFINE_string("split", "validation", "split of --data_dir")
-flags.DEFINE_list("anno_file", [], "`path label` files to evaluate, comma-separated")
-flags.DEFINE_string("image_dir", None, "root of --anno_file paths (default: each file's folder)")
-flags.DEFINE_integer("beam_width", 0, "CTC beam width (0 = greedy)")
-flags.DEFINE_boolean("case_sensitive", False, "compare case-sensitively")
-flags.DEFINE_boolean("alnum_only", True, "ignore everything but ASCII letters and digits")
-flags.DEFINE_integer("batch_size", 64, "images per batch")
-flags.DEFINE_string("output_json", None, "write metrics and every prediction here")
-flags.DEFINE_string("contact_sheet", None, "write a PNG of images with their predictions here "
-                    "(--anno_file sets; one file per set when there are several)")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from crnn_ctc import eval_lib, pretrained  # noqa: PLC0415 (TensorFlow after flag parsing)
-
-    try:
-        model_dir = pretrained.model_dir(FLAGS.model_dir)
-    except FileNotFoundError as err:
-        logging.error("%s", err)
-        return 1
-    cfg = eval_lib.EvalConfig(
-        model_dir=model_dir, checkpoint=FLAGS.checkpoint, data_dir=FLAGS.data_dir or "",
-        split=FLAGS.split, anno_files=tuple(FLAGS.anno_file), image_dir=FLAGS.image_dir or "",
-        beam_width=FLAGS.beam_width, case_sensitive=FLAGS.case_sensitive,
-        alnum_only=FLAGS.alnum_only, batch_size=FLAGS.batch_size,
-    )
-    try:
-        report = eval_lib.run(cfg)
-    except (ValueError, FileNotFoundError) as err:
-        logging.error("%s", err)
-        return 1
-    print(eval_lib.format_table(report))
-    if FLAGS.output_json:
-        with open(FLAGS.output_json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, ensure_ascii=False)
-        logging.info("wrote %s", FLAGS.output_json)
-    if FLAGS.contact_sheet:
-        written = eval_lib.write_contact_sheets(report, FLAGS.contact_sheet)
-        if not written:
-            logging.warning("--contact_sheet: no set with image files (TFRecords only)")
-        for path in written:
-            logging.info("wrote contact sheet %s", path)
-    return 0
-
+try:
+    from crnn_ctc.cli.eval import run
+except ModuleNotFoundError as err:  # a checkout where the toolkit is not installed yet
+    hint = "install the toolkit first: pip install -r requirements.txt -e ."
+    raise SystemExit(f"{err}: {hint}") from err
 
 if __name__ == "__main__":
-    app.run(main)
+    run()

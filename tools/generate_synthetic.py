@@ -1,88 +1,14 @@
 """Renders MJSynth-like word images: images/ + image_list.txt for create_tfrecord.py.
 
-    python tools/generate_synthetic.py --output_dir synth/train --count 50000 --font_split train
-    python tools/generate_synthetic.py --output_dir synth/test --count 2000 --font_split test \
-        --seed 1
-    python tools/create_tfrecord.py --image_dir synth/train \
-        --anno_file synth/train/image_list.txt --data_dir tfrecords/
-
-Same --seed and settings, same images, for any --num_workers. --font_split test draws only
-font families that --font_split train never uses. Fonts: the default pool installed by
-requirements.txt (DejaVu, STIX, Computer Modern, Roboto, Source Sans/Serif, Hanken Grotesk,
-Fredoka One, Amatic SC, Intuitive) or any --fonts_dir of TTF/OTF files. Words: SCOWL's
-English list (crnn_ctc/data/words_en.txt) or --words.
+Run with --help for the flags; the code is crnn_ctc/cli/generate_synthetic.py, also installed as the
+console command ``crnn-ctc-generate-synthetic``.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app, flags, logging  # noqa: E402
-
-from crnn_ctc import synth_generate, synth_render, synth_text  # noqa: E402
-from crnn_ctc.charset import PRESETS  # noqa: E402
-from crnn_ctc.fonts import SPLITS  # noqa: E402
-from crnn_ctc.synth_generate import FONT_SAMPLING  # noqa: E402
-
-_D = synth_generate.GenerateConfig
-flags.DEFINE_string("output_dir", None, "Where images/, image_list.txt and generate.json go.")
-flags.DEFINE_integer("count", 1000, "Images to render.")
-flags.DEFINE_integer("seed", _D.seed, "Random seed: the same seed gives the same images.")
-flags.DEFINE_integer("num_workers", _D.num_workers, "Worker processes; 0 = one per CPU core.")
-flags.DEFINE_string("charset", _D.charset, f"What may appear: a preset ({', '.join(PRESETS)}) "
-                    "or a charset file (one symbol per line).")  # fmt: skip
-flags.DEFINE_string("words", None, "Word list file, one word per line (default: "
-                    "crnn_ctc/data/words_en.txt, SCOWL English, 74,585 words).")  # fmt: skip
-flags.DEFINE_float("random_share", _D.random_share,
-                   "Share of random strings instead of words.")
-flags.DEFINE_float("digit_share", _D.digit_share,
-                   "Of the random strings, the share made of digits only.")
-flags.DEFINE_integer("max_length", _D.max_length, "Longest text in characters.")
-flags.DEFINE_list("case_weights", [str(w) for w in _D.case_weights],
-                  f"Weights of the word cases {', '.join(synth_text.CASES)}.")
-flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool); "
-                  "the entry 'default' stands for that pool: default,/usr/share/fonts")
-flags.DEFINE_enum("font_split", _D.font_split, SPLITS,
-                  "all fonts, or only the training / held-out test families.")
-flags.DEFINE_enum("font_sampling", _D.font_sampling, list(FONT_SAMPLING),
-                  "font: every font file equally likely; family: every family equally likely, "
-                  "then one of its styles (for large pools where some families have 40 weights).")
-flags.DEFINE_float("test_font_share", _D.test_font_share,
-                   "Share of font families held out for --font_split test.")
-flags.DEFINE_enum("style", _D.style, list(synth_render.STYLES),
-                  "mjsynth: distortions, textures, blur, noise, JPEG; clean: nearly clean print.")
-flags.DEFINE_string("backgrounds_dir", None, "Folder of photos to crop backgrounds from, as "
-                    "MJSynth did (mjsynth style: half the images). Never an evaluation set.")
-flags.DEFINE_bool("progress", True, "Show a progress bar.")
-flags.mark_flag_as_required("output_dir")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        cfg = synth_generate.GenerateConfig(
-            output_dir=FLAGS.output_dir, count=FLAGS.count, seed=FLAGS.seed,
-            num_workers=FLAGS.num_workers, charset=FLAGS.charset, words=FLAGS.words or "",
-            random_share=FLAGS.random_share, digit_share=FLAGS.digit_share,
-            max_length=FLAGS.max_length,
-            case_weights=tuple(float(w) for w in FLAGS.case_weights),
-            fonts_dirs=tuple(FLAGS.fonts_dir), font_split=FLAGS.font_split,
-            font_sampling=FLAGS.font_sampling,
-            test_font_share=FLAGS.test_font_share, style=FLAGS.style,
-            backgrounds_dir=FLAGS.backgrounds_dir or "", progress=FLAGS.progress,
-        )
-        summary = synth_generate.generate(cfg)
-    except (ValueError, FileNotFoundError) as err:
-        logging.error("%s", err)
-        return 1
-    logging.info("wrote %d images (%d skipped) to %s in %.1f s, %.0f images/s",
-                 summary["images"], len(summary["skipped"]), FLAGS.output_dir,
-                 summary["seconds"], summary["images_per_second"])
-    return 0
-
+try:
+    from crnn_ctc.cli.generate_synthetic import run
+except ModuleNotFoundError as err:  # a checkout where the toolkit is not installed yet
+    hint = "install the toolkit first: pip install -r requirements.txt -e ."
+    raise SystemExit(f"{err}: {hint}") from err
 
 if __name__ == "__main__":
-    app.run(main)
+    run()

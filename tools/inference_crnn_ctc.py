@@ -1,97 +1,14 @@
 """Read the text of every image in a folder with an exported model or a training checkpoint.
 
-    python tools/inference_crnn_ctc.py --image_dir crops/     # the shipped models/crnn_en
-    python tools/inference_crnn_ctc.py --model_dir exported/crnn --image_dir crops/
-    python tools/inference_crnn_ctc.py --model_dir runs/small --image_dir crops/ \
-        --image_list crops/todo.txt --beam_width 10 --top_paths 3 --output_file out.jsonl
-
---model_dir is a SavedModel version folder, an export base folder (its highest version) or a
-training folder (config.json + checkpoints; --checkpoint picks best or latest). Images may have
-any size and format TensorFlow decodes (JPEG, PNG, GIF, BMP); unreadable ones are reported with
-the reason and skipped. Prints "Predict <name> image as: <text>" per image; --output_file writes
-image, text, score rows as .jsonl or .csv.
+Run with --help for the flags; the code is crnn_ctc/cli/inference.py, also installed as the
+console command ``crnn-ctc-inference``.
 """
 
-import csv
-import json
-import os
-import sys
-
-from absl import app, flags, logging
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-flags.DEFINE_string("model_dir", None, "SavedModel, export base folder or training folder "
-                    "(default: the shipped English model models/crnn_en)")
-flags.DEFINE_string("checkpoint", "best", "training folder only: best | latest | a path")
-flags.DEFINE_string("image_dir", None, "folder of images")
-flags.DEFINE_string("image_list", None, "file naming the images to read, relative to --image_dir")
-flags.DEFINE_integer("beam_width", 10, "CTC beam width (0 = greedy); a SavedModel keeps its own")
-flags.DEFINE_integer("top_paths", 1, "texts per image (beam search)")
-flags.DEFINE_integer("batch_size", 32, "images per call")
-flags.DEFINE_string("output_file", None, "write results here: .jsonl or .csv")
-flags.mark_flags_as_required(["image_dir"])
-FLAGS = flags.FLAGS
-
-
-def write_results(path: str, rows: list[dict], top_paths: int) -> None:
-    if path.endswith(".jsonl"):
-        with open(path, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        extra = [f"{k}_{i}" for i in range(2, top_paths + 1) for k in ("text", "score")]
-        writer.writerow(["image", "text", "score", *extra])
-        for row in rows:
-            pairs = zip(row.get("texts", [])[1:], row.get("scores", [])[1:], strict=True)
-            alts = [v for pair in pairs for v in pair]
-            writer.writerow([row["image"], row["text"], row["score"], *alts])
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    out = FLAGS.output_file
-    if out and not out.endswith((".jsonl", ".csv")):
-        raise app.UsageError(f"--output_file must end in .jsonl or .csv, not {out}")
-    from crnn_ctc import export, image_files, infer_lib, pretrained  # noqa: PLC0415 (TF after flags)
-
-    try:
-        model_dir = pretrained.model_dir(FLAGS.model_dir)
-        decoder = None  # a SavedModel decodes as exported, unless the flags ask otherwise
-        asked = FLAGS["beam_width"].present or FLAGS["top_paths"].present
-        if asked or infer_lib.resolve(model_dir)[0] == "checkpoint":
-            kind = "beam" if FLAGS.beam_width > 1 or FLAGS.top_paths > 1 else "greedy"
-            decoder = export.Decoder(kind, max(FLAGS.beam_width, 1), FLAGS.top_paths)
-        names, problems = image_files.list_images(FLAGS.image_dir, FLAGS.image_list)
-        rec = infer_lib.Recognizer.load(model_dir, FLAGS.checkpoint, decoder)
-    except (ValueError, FileNotFoundError) as err:
-        logging.error("%s", err)
-        return 1
-    for problem in problems:
-        logging.warning("skipped: %s", problem)
-    logging.info("reading %d images with %s", len(names), rec.source)
-    paths = [os.path.join(FLAGS.image_dir, n) for n in names]
-    rows, skipped = [], len(problems)
-    results = rec.recognize_files(paths, FLAGS.batch_size)
-    for name, (_, row, reason) in zip(names, results, strict=True):
-        if row is None:
-            logging.warning("skipped %s: %s", name, reason)
-            skipped += 1
-            continue
-        print(f"Predict {name} image as: {row['text']}  (score {row['score']:.4f})")
-        row = {"image": name, **row, "score": round(row["score"], 4)}
-        if "scores" in row:
-            row["scores"] = [round(x, 4) for x in row["scores"]]
-        rows.append(row)
-    logging.info("read %d images, skipped %d", len(rows), skipped)
-    if out:
-        write_results(out, rows, max(len(r.get("texts", [])) for r in rows) if rows else 1)
-        logging.info("wrote %s", out)
-    return 0
-
+try:
+    from crnn_ctc.cli.inference import run
+except ModuleNotFoundError as err:  # a checkout where the toolkit is not installed yet
+    hint = "install the toolkit first: pip install -r requirements.txt -e ."
+    raise SystemExit(f"{err}: {hint}") from err
 
 if __name__ == "__main__":
-    app.run(main)
+    run()

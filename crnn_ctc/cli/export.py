@@ -1,0 +1,75 @@
+"""Export a trained CRNN as a versioned SavedModel for TF Serving.
+
+    python tools/export_crnn_ctc.py --model_dir runs/small --export_dir exported/crnn
+    # -> exported/crnn/1/ (the next version each run); serve with
+    docker run -p 8500:8500 -p 8501:8501 -v "$PWD/exported/crnn:/models/crnn" \
+        -e MODEL_NAME=crnn tensorflow/serving
+
+The serving_default signature takes image_bytes (string [B], raw JPEG/PNG/GIF/BMP bytes of any
+size) and returns text (string [B]) and score (float32 [B], log-probability); predict_images
+takes decoded uint8 images [B, h, w, 3]. docs/serving.md has the REST/gRPC details.
+"""
+
+
+from absl import app, flags, logging
+
+from crnn_ctc.cli import run_tool
+
+flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints)")
+flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path (ckpt-N prefix)")
+flags.DEFINE_string("export_dir", None, "export base folder; the version is a subfolder")
+flags.DEFINE_integer("version", 0, "version number (default: one more than the highest present)")
+flags.DEFINE_enum("decoder", "beam", ["beam", "greedy"], "CTC decoding inside the graph")
+flags.DEFINE_integer("beam_width", 10, "beam width of --decoder beam")
+flags.DEFINE_integer("top_paths", 1, "texts per image; > 1 adds the texts/scores outputs")
+flags.DEFINE_integer("max_pixels", 4096 * 4096,
+                     "images whose header says more pixels are refused (INVALID_ARGUMENT)")
+flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
+                  "into --export_dir, so it is a training folder too: eval and --init_from "
+                  "read it (how models/crnn_en is made)")
+flags.DEFINE_list("warmup_batch_sizes", ["1", "8"],
+                  "batch sizes of the TF Serving warmup requests; empty = no warmup file")
+flags.mark_flags_as_required(["model_dir", "export_dir"])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from crnn_ctc.serve import (
+        export,  # noqa: PLC0415 (TensorFlow loads after flag parsing)
+        graph,
+    )
+    from crnn_ctc.train import checkpoints
+
+    try:
+        decoder = graph.Decoder(FLAGS.decoder, FLAGS.beam_width, FLAGS.top_paths,
+                                 FLAGS.max_pixels)  # fmt: skip
+        sizes = tuple(int(s) for s in FLAGS.warmup_batch_sizes)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from err
+    cfg = export.ExportConfig(
+        model_dir=FLAGS.model_dir, export_dir=FLAGS.export_dir, checkpoint=FLAGS.checkpoint,
+        version=FLAGS.version, decoder=decoder, warmup_batch_sizes=sizes,
+    )
+    try:
+        path = export.export(cfg)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        logging.error("%s", err)
+        return 1
+    if FLAGS.with_weights:
+        weights = checkpoints.save_weights(FLAGS.model_dir, FLAGS.export_dir, FLAGS.checkpoint)
+        print(f"wrote the weights and config.json for eval and fine-tuning: {weights}")
+    meta = export.read_metadata(path)
+    print(f"exported {meta['checkpoint']} to {path} "
+          f"({decoder.kind} decoder, beam {decoder.beam_width}, top_paths {decoder.top_paths})")
+    return 0
+
+
+def run():
+    """Console entry point."""
+    run_tool(main, __doc__)
+
+
+if __name__ == "__main__":
+    run()

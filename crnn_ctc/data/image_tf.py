@@ -1,0 +1,114 @@
+"""Image checking, decoding and resizing in TensorFlow: the serving graph's and tf.data's side
+of the preprocessing rule in image_np.py (same decode, same filters, to within one grey level).
+
+    data = check_image_tf(image_bytes)                      # scalar tf.string, header checked
+    image = resize_tf(decode_image_tf(data), 32, 100)       # (32, 100, 3) uint8
+    x = to_model_input(images)                              # float32 in [-1, 1]
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from crnn_ctc.data.formats import DEFAULT_MAX_PIXELS
+
+
+def _le(b, i, n):  # little-endian unsigned integer of n bytes at offset i of int64 bytes b
+    return sum(b[i + k] * (256**k) for k in range(n))
+
+
+def _be(b, i, n):
+    return sum(b[i + k] * (256 ** (n - 1 - k)) for k in range(n))
+
+
+def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Scalar tf.string -> the same bytes, once they are known to be a JPEG, PNG, GIF or BMP of
+    at most ``max_pixels`` pixels; else InvalidArgumentError with the reason. The size comes
+    from the header, so an oversized image is refused before any pixel is decoded."""
+    # The first 26 bytes, zero-padded so that short input reads as an unknown format.
+    head = tf.strings.join([tf.strings.substr(image_bytes, 0, 26), b"\0" * 26])
+    b = tf.cast(tf.io.decode_raw(tf.strings.substr(head, 0, 26), tf.uint8), tf.int64)  # (26,)
+    is_jpeg = tf.io.is_jpeg(image_bytes)
+    is_png = tf.equal(tf.strings.substr(head, 0, 4), b"\x89PNG")
+    is_gif = tf.equal(tf.strings.substr(head, 0, 4), b"GIF8")
+    is_bmp = tf.equal(tf.strings.substr(head, 0, 2), b"BM")
+    known = tf.debugging.Assert(
+        is_jpeg | is_png | is_gif | is_bmp, ["image_bytes is not a JPEG, PNG, GIF or BMP image"]
+    )
+
+    def jpeg_size():  # parses markers up to the frame header; no pixel is decoded
+        shape = tf.cast(tf.io.extract_jpeg_shape(image_bytes), tf.int64)
+        return shape[1], shape[0]
+
+    def bmp_size():  # BITMAPCOREHEADER (12 bytes) has 16-bit sizes; later headers signed 32-bit
+        core = tf.equal(_le(b, 14, 4), 12)
+        w = tf.where(core, _le(b, 18, 2), _le(b, 18, 4))
+        h = tf.where(core, _le(b, 20, 2), _le(b, 22, 4))
+        h = tf.where(h >= 2**31, 2**32 - h, h)  # negative height: a top-down bitmap
+        return w, h
+
+    with tf.control_dependencies([known]):
+        width, height = tf.case(
+            [
+                (is_jpeg, jpeg_size),
+                (is_png, lambda: (_be(b, 16, 4), _be(b, 20, 4))),
+                (is_gif, lambda: (_le(b, 6, 2), _le(b, 8, 2))),
+                (is_bmp, bmp_size),
+            ],
+            default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+            exclusive=False,
+        )
+    message = tf.strings.format(
+        "image too large: {}x{} pixels, the limit is {}", (width, height, max_pixels)
+    )
+    check = tf.debugging.Assert(width * height <= max_pixels, [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(image_bytes)
+
+
+def decode_image_tf(image_bytes):
+    """Scalar tf.string of encoded bytes -> (H, W, 3) uint8, the same rule as ``load_rgb``."""
+    # JPEG through decode_jpeg for its accurate IDCT: Pillow's, so both sides see the same pixels.
+    image = tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.io.decode_jpeg(image_bytes, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(
+            image_bytes, channels=0, dtype=tf.uint8, expand_animations=False
+        ),
+    )
+    channels = tf.shape(image)[-1]
+    # (H, W, C) with C in {1, 2, 3, 4}: C < 3 is grey; C in {2, 4} carries alpha last.
+    color = tf.cond(
+        channels >= 3, lambda: image[:, :, :3], lambda: tf.tile(image[:, :, :1], [1, 1, 3])
+    )
+    has_alpha = tf.logical_or(tf.equal(channels, 2), tf.equal(channels, 4))
+
+    def composite():
+        a = tf.cast(image[:, :, -1:], tf.float32) / 255.0
+        out = tf.cast(color, tf.float32) * a + 255.0 * (1.0 - a)
+        return tf.cast(tf.floor(out + 0.5), tf.uint8)
+
+    return tf.cond(has_alpha, composite, lambda: color)
+
+
+def resize_tf(image, height: int, width: int):
+    """(h, w, 3) uint8 -> (height, width, 3) uint8, the same filters as ``resize``; a batch
+    (B, h, w, 3) works too."""
+    x = tf.cast(image, tf.float32)
+    h, w = tf.shape(x)[-3], tf.shape(x)[-2]  # one image (h, w, 3) or a batch (B, h, w, 3)
+
+    def along(x, size, shrinks):  # resize to `size`, area if this axis shrinks, else bilinear
+        return tf.cond(
+            shrinks,
+            lambda: tf.image.resize(x, size, method="area"),
+            lambda: tf.image.resize(x, size, method="bilinear"),
+        )
+
+    x = along(x, (height, w), h > height)  # height axis first, as ``resize`` does
+    x = along(x, (height, width), w > width)
+    return tf.cast(tf.clip_by_value(tf.floor(x + 0.5), 0.0, 255.0), tf.uint8)
+
+
+def to_model_input(images):
+    """uint8 images (..., H, W, 3) -> float32 in [-1, 1], the CRNN's input scaling."""
+    return tf.cast(images, tf.float32) * (2.0 / 255.0) - 1.0

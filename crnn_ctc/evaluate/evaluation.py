@@ -1,0 +1,116 @@
+"""Evaluation: run a CRNN over batches, decode, score word accuracy and CER.
+
+    result = evaluate(model, batches, charset, beam_width=0)     # greedy
+    result["metrics"] -> {"word_accuracy": ..., "cer": ..., "count": ...}
+    result["predictions"] -> [{"path", "label", "prediction", "score", "correct"}, ...]
+
+``batches`` yields dicts with "image" (B, H, W, 3) float32 in [-1, 1], "text" and "path"
+(data.pipeline.build_dataset(training=False) or image_batches() for a folder of images).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from crnn_ctc.data import annotations, formats, image_tf
+from crnn_ctc.data.charset import Charset
+from crnn_ctc.evaluate import metrics
+from crnn_ctc.model import decoding
+
+
+def predict_fn(model, blank_id: int, beam_width: int = 0):
+    """A tf.function: images (B, H, W, 3) -> (best ids (B, N) padded -1, scores (B,))."""
+
+    @tf.function(reduce_retracing=True)
+    def predict(images):
+        logits = model(images, training=False)
+        ids, scores = decoding.decode(logits, blank_id, beam_width=beam_width)
+        return ids[:, 0], scores[:, 0]
+
+    return predict
+
+
+def evaluate(
+    model,
+    batches: Iterable[dict],
+    charset: Charset,
+    beam_width: int = 0,
+    case_sensitive: bool = True,
+    alnum_only: bool = False,
+    max_batches: int = 0,
+) -> dict:
+    predict = predict_fn(model, charset.blank_id, beam_width)
+    scorer = metrics.RecognitionMetrics(case_sensitive=case_sensitive, alnum_only=alnum_only)
+    rows = []
+    for i, batch in enumerate(batches):
+        if max_batches and i >= max_batches:
+            break
+        ids, scores = predict(batch["image"])
+        texts = decoding.ids_to_text(ids, charset)
+        labels = [t.decode("utf-8") for t in np.asarray(batch["text"]).tolist()]
+        right = scorer.update(texts, labels)
+        for path, label, text, score, ok in zip(
+            np.asarray(batch["path"]).tolist(), labels, texts, scores.numpy().tolist(), right,
+            strict=True,
+        ):
+            rows.append({"path": path.decode("utf-8"), "label": label, "prediction": text,
+                         "score": round(float(score), 4), "correct": ok})
+    return {"metrics": scorer.result(), "predictions": rows}
+
+
+def read_image_list(image_dir: str, anno_file: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """``path label`` lines, read by the converter's parser (label = the rest of the line after
+    the first whitespace run) -> ([(file path, label)], [problems]). Bad lines and missing files
+    are reported, not fatal; blank lines are ignored."""
+    parser = annotations.LineParser("list")
+    entries, problems = [], []
+    for number, raw in annotations.read_raw_lines(anno_file):
+        item = parser.parse(number, raw)
+        if isinstance(item, annotations.Skip):
+            if item.reason != annotations.BLANK_LINE:
+                problems.append(f"line {number} {item.path!r}: {item.reason} {item.detail}")
+            continue
+        path = os.path.join(image_dir, item.path)
+        if not os.path.isfile(path):
+            problems.append(f"line {number}: no such image: {path}")
+            continue
+        entries.append((path, item.label))
+    return entries, problems
+
+
+def image_batches(
+    entries: list[tuple[str, str]], height: int, width: int, batch_size: int,
+    problems: list[str] | None = None,
+) -> Iterator[dict]:
+    """Decodes and resizes image files with the serving rule (image_tf.decode_image_tf and
+    resize_tf), one compiled call per image; a file that does not decode is appended to
+    ``problems`` with the reason and skipped, and the rest go on."""
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+    def load(data):
+        return image_tf.resize_tf(image_tf.decode_image_tf(data), height, width)
+
+    images, labels, paths = [], [], []
+    for k, (path, label) in enumerate(entries):
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            if formats.sniff_format(data) is None:
+                raise ValueError("not a JPEG/PNG/BMP/GIF file")
+            images.append(load(tf.constant(data)).numpy())
+        except (ValueError, tf.errors.InvalidArgumentError) as err:
+            if problems is None:
+                raise
+            problems.append(f"{path}: cannot decode: {getattr(err, 'message', err)}")
+        else:
+            labels.append(label)
+            paths.append(path)
+        if images and (len(images) == batch_size or k == len(entries) - 1):
+            batch = image_tf.to_model_input(np.stack(images))
+            yield {"image": batch, "text": np.array([t.encode() for t in labels], object),
+                   "path": np.array([p.encode() for p in paths], object)}
+            images, labels, paths = [], [], []

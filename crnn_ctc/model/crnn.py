@@ -1,0 +1,68 @@
+"""The CRNN: (optional STN) -> VGG-style CNN -> map-to-sequence -> BiRNN -> per-step logits.
+
+    model = build_crnn(ModelConfig(), num_classes=charset.num_classes)   # the paper's CRNN
+    logits = model(images)          # images (B, H, W, 3) float32 in [-1, 1] -> (B, W // 4, C)
+
+The model returns logits only (no softmax, no decoding): ctc_loss.py and decoding.py take them with
+an explicit blank id. Time steps follow from the input width: the CNN pools the width by 4.
+
+On GPU the recurrent layers run on cuDNN: Keras picks the cuDNN kernel when activation is tanh,
+recurrent_activation sigmoid, recurrent_dropout 0, unroll False, use_bias True (and, for GRU,
+reset_after True) and no mask, which is how they are built here (tests/model/test_crnn.py
+checks it).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from crnn_ctc.model.config import ModelConfig
+from crnn_ctc.model.stn import SpatialTransformer
+
+# Pools after convs 1, 2, 4 and 6 (0-based 0, 1, 3, 5): height / 16, width / 4.
+POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
+
+
+def _conv_bn_relu(x, filters: int, kernel, name: str, padding: str = "same"):
+    # No conv bias: batch norm's beta replaces it.
+    x = keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=name)(x)
+    # momentum 0.9 (PyTorch's 0.1): Keras' 0.99 keeps ~0.99^n of the initial variance 1.0 in
+    # the moving average, which after a few hundred steps still dwarfs the small variances of
+    # early layers, so inference-mode outputs differ from training-mode ones.
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _backbone(x, cfg: ModelConfig):
+    """(B, H, W, 3) -> (B, 1, W // 4, filters[-1])."""
+    for i, filters in enumerate(cfg.filters[:6]):
+        x = _conv_bn_relu(x, filters, 3, f"conv{i + 1}")
+        if i in POOLS:
+            x = keras.layers.MaxPool2D(POOLS[i], strides=POOLS[i], name=f"pool{i + 1}")(x)
+    # (B, H/16, W/4, C). The paper's conv7 is 2x2 "valid" on the 2-pixel-high map: it collapses
+    # the height. A one-column pad on the right keeps W/4 steps (the label-length rule of the
+    # converter, sequence.time_steps); a kernel H/16 high collapses any input height.
+    x = keras.layers.ZeroPadding2D(((0, 0), (0, 1)), name="conv7_pad")(x)
+    return _conv_bn_relu(x, cfg.filters[6], (cfg.image_height // 16, 2), "conv7", "valid")
+
+
+def _rnn(cfg: ModelConfig, name: str):
+    kind = keras.layers.LSTM if cfg.rnn == "lstm" else keras.layers.GRU
+    # Defaults are exactly the cuDNN conditions; do not set recurrent_dropout or unroll here.
+    layer = kind(cfg.rnn_units, return_sequences=True, name=name)
+    return keras.layers.Bidirectional(layer, name=f"bi{name}")
+
+
+def build_crnn(cfg: ModelConfig, num_classes: int) -> keras.Model:
+    """Keras model: images (B, H, W, 3) float in [-1, 1] -> logits (B, W // 4, num_classes)."""
+    inputs = keras.Input((cfg.image_height, cfg.image_width, 3), name="image")
+    x = SpatialTransformer(name="stn")(inputs) if cfg.stn else inputs
+    x = _backbone(x, cfg)  # (B, 1, T, C)
+    x = keras.layers.Reshape((cfg.time_steps, cfg.filters[6]), name="map_to_sequence")(x)
+    for i in range(cfg.rnn_layers):
+        if cfg.dropout:
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout{i + 1}")(x)
+        x = _rnn(cfg, f"{cfg.rnn}{i + 1}")(x)  # (B, T, 2 * units)
+    # float32 logits under mixed precision: the CTC loss and the softmax need the range.
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name=f"crnn_{cfg.rnn}{'_stn' if cfg.stn else ''}")

@@ -1,0 +1,120 @@
+"""The CRNN's inference-only forward pass, rebuilt from a trained Keras model for export.
+
+    net = InferenceCrnn(model, cfg)       # model: model.build_crnn(...) with trained weights
+    logits = net(images)                  # (B, H, W, 3) float32 in [-1, 1] -> (B, W // 4, C)
+
+Same logits as ``model(images, training=False)`` (tests/serve/test_export.py holds them to 1e-4),
+with two rewrites that only inference allows:
+  - batch norm folded into the convolution before it: kernel * gamma / sqrt(var + eps), bias
+    beta - mean * gamma / sqrt(var + eps); conv + bias + ReLU is then one fused kernel;
+  - each LSTM direction runs as one BlockLSTMV2 op (TensorFlow's fused LSTM kernel, gate order
+    i, f, c, o like Keras) instead of a while loop of small ops: at batch 1 on a 2-core CPU this
+    takes the paper model's BiLSTMs from ~9 ms to ~3 ms (BENCHMARKS.md).
+Dropout is the identity at inference. GRU layers and the spatial transformer run as the
+trained Keras layers themselves.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from crnn_ctc.model.config import ModelConfig
+from crnn_ctc.model.crnn import POOLS
+
+
+def _folded(model, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """conv ``name`` and its batch norm ``name``_bn -> (kernel, bias) of one conv with bias."""
+    kernel = model.get_layer(name).kernel.numpy()
+    bn = model.get_layer(f"{name}_bn")
+    gamma, beta, mean, var = (
+        w.numpy() for w in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)
+    )
+    scale = gamma / np.sqrt(var + bn.epsilon)  # (C_out,), broadcast over the kernel's last axis
+    return kernel * scale, beta - mean * scale
+
+
+class _FusedLstm(tf.Module):
+    """One direction of a trained keras LSTM as BlockLSTMV2: x (T, B, I) -> h (T, B, H)."""
+
+    def __init__(self, layer: keras.layers.LSTM, reverse: bool, name: str):
+        super().__init__(name=name)
+        cell = layer.cell
+        self.units, self.reverse = cell.units, reverse
+        # BlockLSTMV2 multiplies [x, h] by one (I + H, 4H) matrix.
+        self.w = tf.Variable(np.concatenate([cell.kernel.numpy(), cell.recurrent_kernel.numpy()]),
+                             trainable=False, name="w")  # fmt: skip
+        self.b = tf.Variable(cell.bias.numpy(), trainable=False, name="b")
+
+    def __call__(self, x):
+        if self.reverse:  # Keras' backward layer reads the sequence backwards, output re-aligned
+            x = tf.reverse(x, [0])
+        batch = tf.shape(x)[1]
+        zeros, no_peephole = tf.zeros([batch, self.units]), tf.zeros([self.units])
+        h = tf.raw_ops.BlockLSTMV2(
+            seq_len_max=tf.cast(tf.shape(x)[0], tf.int64), x=x, cs_prev=zeros, h_prev=zeros,
+            w=self.w, wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=self.b,
+            cell_clip=0.0, use_peephole=False,
+        )[6]  # (i, cs, f, o, ci, co, h): all gates come back; h is the output
+        return tf.reverse(h, [0]) if self.reverse else h
+
+
+def _check_keras_lstm(layer) -> None:
+    """BlockLSTMV2 computes exactly Keras' default LSTM cell; refuse anything else."""
+    cell = layer.cell
+    defaults = (
+        cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+        and cell.use_bias
+    )
+    if not defaults:
+        raise ValueError(f"{layer.name}: only tanh/sigmoid LSTMs with bias can be fused")
+
+
+class InferenceCrnn(tf.Module):
+    """See the module docstring. Holds copies of the weights (tf.Variables, saved with it)."""
+
+    def __init__(self, model: keras.Model, cfg: ModelConfig):
+        super().__init__(name="crnn")
+        self.stn = model.get_layer("stn") if cfg.stn else None
+        self.convs = []
+        for i in range(7):
+            kernel, bias = _folded(model, f"conv{i + 1}")
+            name = f"conv{i + 1}"
+            self.convs.append((
+                tf.Variable(kernel, trainable=False, name=f"{name}_kernel"),
+                tf.Variable(bias, trainable=False, name=f"{name}_bias"),
+            ))  # fmt: skip
+        self.rnns = []
+        for i in range(cfg.rnn_layers):
+            bi = model.get_layer(f"bi{cfg.rnn}{i + 1}")
+            if cfg.rnn == "lstm":
+                for layer in (bi.forward_layer, bi.backward_layer):
+                    _check_keras_lstm(layer)
+                name = f"lstm{i + 1}"
+                self.rnns.append((_FusedLstm(bi.forward_layer, False, f"{name}_fw"),
+                                  _FusedLstm(bi.backward_layer, True, f"{name}_bw")))  # fmt: skip
+            else:
+                self.rnns.append(bi)  # the Keras layer itself, batch-major
+        dense = model.get_layer("logits")
+        self.logits_kernel = tf.Variable(dense.kernel.numpy(), trainable=False, name="logits_w")
+        self.logits_bias = tf.Variable(dense.bias.numpy(), trainable=False, name="logits_b")
+
+    def __call__(self, images):
+        x = self.stn(images) if self.stn is not None else images
+        for i, (kernel, bias) in enumerate(self.convs[:6]):
+            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+            if i in POOLS:
+                x = tf.nn.max_pool2d(x, POOLS[i], POOLS[i], "VALID")
+        x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # model.py's conv7_pad
+        kernel, bias = self.convs[6]
+        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))  # (B, 1, T, C)
+        x = x[:, 0]  # (B, T, C)
+        for rnn in self.rnns:
+            if isinstance(rnn, tuple):  # fused LSTM pair, time-major
+                seq = tf.transpose(x, [1, 0, 2])  # (T, B, C)
+                x = tf.transpose(tf.concat([rnn[0](seq), rnn[1](seq)], -1), [1, 0, 2])
+            else:
+                x = rnn(x, training=False)
+        return tf.matmul(x, self.logits_kernel) + self.logits_bias  # (B, T, num_classes)

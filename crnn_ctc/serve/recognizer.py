@@ -1,0 +1,233 @@
+"""Read words from Python: images in, text and score out, through the serving graph.
+
+    import crnn_ctc
+    rec = crnn_ctc.Recognizer.load()                     # the shipped English model
+    rec = crnn_ctc.Recognizer.load("exported/crnn")      # export base: its highest version
+    rec = crnn_ctc.Recognizer.load("exported/crnn/3")    # one SavedModel version
+    rec = crnn_ctc.Recognizer.load("runs/small", decoder=Decoder("beam", 10, 3))  # checkpoint
+    preds = rec.recognize(["a.jpg", open("b.png", "rb").read(), rgb_uint8_array])
+    preds[0].text, preds[0].score, preds[0].top_k       # top_k: [(text, score), ...] with K > 1
+
+Items are file paths, encoded bytes (JPEG, PNG, GIF, BMP) or NumPy arrays (H, W, 3) RGB uint8
+(or (H, W) grey, (H, W, 4) RGBA), of any size. Every item goes through the serving graph:
+arrays are encoded as PNG (lossless) first, so what this reads is what TF Serving answers for
+the SavedModel. A checkpoint folder is wrapped in graph.CrnnServing in memory.
+
+A bad item (missing file, not an image, corrupt, too large) does not stop the others: with
+``on_error="raise"`` (default) every item is read and then a RecognitionError (a ValueError)
+names each bad item, carrying all predictions in ``.predictions``; with ``on_error="keep"``
+the bad items come back as Predictions with ``error`` set, text "" and score -inf.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from crnn_ctc.data.formats import SUPPORTED_FORMATS, sniff_format, unsupported_detail
+from crnn_ctc.model import trained
+from crnn_ctc.serve import payloads, pretrained, versions
+from crnn_ctc.serve.export import read_metadata
+from crnn_ctc.serve.graph import CrnnServing, Decoder
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    text: str
+    score: float  # log-probability of the text (-inf for an item that could not be read)
+    top_k: tuple[tuple[str, float], ...] = ()  # best paths, when decoded with top_paths > 1
+    error: str | None = None  # why the item could not be read
+
+    def as_row(self) -> dict:
+        """The serving response's fields: text, score (+ texts, scores with top_k)."""
+        row = {"text": self.text, "score": self.score}
+        if self.top_k:
+            row.update(texts=[t for t, _ in self.top_k], scores=[s for _, s in self.top_k])
+        return row
+
+
+class RecognitionError(ValueError):
+    """Some items could not be read; ``predictions`` holds every item's result, in order."""
+
+    def __init__(self, predictions: list[Prediction], labels: list[str]):
+        bad = [f"{label}: {p.error}" for label, p in zip(labels, predictions, strict=True)
+               if p.error]  # fmt: skip
+        super().__init__(f"{len(bad)} of {len(predictions)} items could not be read: "
+                         + "; ".join(bad))
+        self.predictions = predictions
+
+
+class Recognizer:
+    """``fn``: a serving_default function (image_bytes: string [B] -> text, score, ...)."""
+
+    def __init__(self, fn, source: str, decoder: Decoder | None):
+        self._fn = fn
+        self.source = source  # what was loaded, for logs
+        self.decoder = decoder  # None when a SavedModel carries no crnn_ctc.json
+
+    @classmethod
+    def load(cls, model_dir: str | None = None, checkpoint: str = "best",
+             decoder: Decoder | None = None) -> Recognizer:  # fmt: skip
+        """``model_dir``: a SavedModel, an export base, a training folder, or None for the
+        shipped English model. ``decoder`` applies to checkpoints (default beam 10); a SavedModel
+        decodes as it was exported, and asking it for another decoder is an error rather than a
+        silent change."""
+        kind, path = versions.resolve(pretrained.model_dir(model_dir))
+        if kind == "checkpoint":
+            return cls.from_checkpoint(path, checkpoint, decoder or Decoder())
+        rec = cls.from_saved_model(path)
+        if decoder is not None and rec.decoder is not None and _decoding(decoder) != _decoding(
+            rec.decoder
+        ):
+            raise ValueError(
+                f"{path} was exported with {rec.decoder}; asked for {decoder}. Export again with "
+                "those settings, or pass the training folder to decode its checkpoint"
+            )
+        return rec
+
+    @classmethod
+    def from_saved_model(cls, path: str) -> Recognizer:
+        loaded = tf.saved_model.load(path)
+        fn = loaded.signatures["serving_default"]
+        meta = read_metadata(path)
+        decoder = Decoder(**meta["decoder"]) if "decoder" in meta else None
+        rec = cls(lambda data: fn(**{payloads.INPUT_BYTES: data}), f"SavedModel {path}", decoder)
+        rec._keep = loaded  # the functions need their module alive
+        return rec
+
+    @classmethod
+    def from_checkpoint(cls, model_dir: str, checkpoint: str = "best",
+                        decoder: Decoder | None = None) -> Recognizer:  # fmt: skip
+        decoder = decoder or Decoder()
+        model, cfg, charset, path = trained.load_model(model_dir, checkpoint)
+        with tempfile.TemporaryDirectory() as tmp:  # the table reads it now, then it can go
+            charset.save(os.path.join(tmp, "charset.txt"))
+            module = CrnnServing(model, cfg, charset, decoder, os.path.join(tmp, "charset.txt"))
+        rec = cls(module.serve_bytes, f"checkpoint {path}", decoder)
+        rec._keep = module
+        return rec
+
+    def recognize(self, items: Sequence, batch_size: int = 32,
+                  on_error: str = "raise") -> list[Prediction]:  # fmt: skip
+        """Paths, bytes or arrays -> one Prediction each, in order (see the module docstring)."""
+        if on_error not in ("raise", "keep"):
+            raise ValueError(f"on_error must be 'raise' or 'keep', not {on_error!r}")
+        if isinstance(items, (str, bytes, np.ndarray)):
+            items = [items]  # one item, not a sequence of characters, bytes or rows
+        predictions = [p for chunk in _chunks(list(items), batch_size)
+                       for p in self._read([_encode(item) for item in chunk])]  # fmt: skip
+        if on_error == "raise" and any(p.error for p in predictions):
+            raise RecognitionError(predictions, [_label(i, x) for i, x in enumerate(items)])
+        return predictions
+
+    def recognize_files(self, paths: Sequence[str], batch_size: int = 32) -> Iterator[tuple]:
+        """Yields (path, row, None) or (path, None, reason) in order, a batch at a time."""
+        for chunk in _chunks(list(paths), batch_size):
+            for path, p in zip(chunk, self.recognize(chunk, batch_size, "keep"), strict=True):
+                yield (path, None, p.error) if p.error else (path, p.as_row(), None)
+
+    def _read(self, encoded: list) -> list[Prediction]:
+        """``encoded``: bytes, or a str saying why the item has none. A batch the graph refuses
+        is read again image by image, so one bad image costs its own result only."""
+        good = [data for data in encoded if isinstance(data, bytes)]
+        try:
+            rows = iter(self._rows(good)) if good else iter(())
+        except tf.errors.InvalidArgumentError:
+            rows = iter([self._one(data) for data in good])
+        return [_prediction(next(rows)) if isinstance(data, bytes) else _failed(data)
+                for data in encoded]  # fmt: skip
+
+    def _one(self, data: bytes):
+        try:
+            return self._rows([data])[0]
+        except tf.errors.InvalidArgumentError as err:
+            return _reason(err)
+
+    def _rows(self, encoded: list[bytes]) -> list[dict]:
+        out = self._fn(tf.constant(encoded, tf.string))
+        return payloads.rows({key: value.numpy() for key, value in out.items()})
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    if size < 1:
+        raise ValueError(f"batch_size must be >= 1, not {size}")
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _encode(item) -> bytes | str:
+    """An item -> encoded image bytes, or the reason it has none (a str)."""
+    if isinstance(item, np.ndarray):
+        return _encode_array(item)
+    if isinstance(item, (str, os.PathLike)):
+        try:
+            with open(item, "rb") as f:
+                item = f.read()
+        except OSError as err:
+            return f"cannot read {os.fspath(item)}: {err.strerror or err}"
+    if not isinstance(item, (bytes, bytearray, memoryview)):
+        return f"not a path, bytes or NumPy array but {type(item).__name__}"
+    data = bytes(item)
+    if not data:
+        return "empty: 0 bytes"
+    fmt = sniff_format(data)
+    if fmt is None:
+        return "not an image: not a JPEG, PNG, GIF or BMP file"
+    if fmt not in SUPPORTED_FORMATS:
+        return unsupported_detail(fmt)
+    return data
+
+
+def _encode_array(array: np.ndarray) -> bytes | str:
+    if array.dtype != np.uint8:
+        return f"array dtype {array.dtype}: expected uint8 (0-255)"
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or 0 in array.shape:
+        return f"array shape {array.shape}: expected (H, W), (H, W, 3) RGB or (H, W, 4) RGBA"
+    order = {1: None, 3: cv2.COLOR_RGB2BGR, 4: cv2.COLOR_RGBA2BGRA}[array.shape[2]]
+    bgr = cv2.cvtColor(array, order) if order is not None else array
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    return buf.tobytes() if ok else f"OpenCV could not encode an array of shape {array.shape}"
+
+
+def _prediction(row) -> Prediction:
+    if isinstance(row, str):
+        return _failed(row)
+    top_k = tuple(zip(row.get("texts", []), row.get("scores", []), strict=True))
+    return Prediction(row["text"], float(row["score"]), top_k)
+
+
+def _failed(reason: str) -> Prediction:
+    return Prediction("", -math.inf, (), reason)
+
+
+def _label(index: int, item) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return f"item {index} ({os.fspath(item)})"
+    kind = f"array {item.shape}" if isinstance(item, np.ndarray) else type(item).__name__
+    return f"item {index} ({kind})"
+
+
+def _decoding(d: Decoder) -> tuple:
+    return d.kind, d.width, d.top_paths
+
+
+_NOISE = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[")
+
+
+def _reason(err: tf.errors.InvalidArgumentError) -> str:
+    """The failing op's own words, without TensorFlow's graph-location lines:
+    'assertion failed: [image too large: ...]' -> 'image too large: ...'."""
+    lines = [ln.strip() for ln in err.message.splitlines()]
+    message = next((ln for ln in lines if ln and not ln.startswith(_NOISE)), err.message)
+    message = message.removeprefix("assertion failed: ")
+    return re.sub(r"\[([^\[\]]*)\]", r"\1", message)

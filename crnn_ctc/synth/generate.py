@@ -1,0 +1,224 @@
+"""Writes a synthetic word-image set: images/ + image_list.txt (create_tfrecord.py reads it as is)
++ image_fonts.tsv (path, font file) + generate.json (settings, fonts, counts).
+
+    summary = generate.generate(GenerateConfig(output_dir="synth/train", count=50_000,
+                                                     font_split="train"))
+
+Image i is drawn from numpy's generator seeded with (seed, i) alone, so a set is the same for
+any --num_workers, and a larger --count extends a smaller one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+import time
+
+import cv2
+import numpy as np
+from absl import logging
+
+from crnn_ctc.data import charset as charset_lib
+from crnn_ctc.synth import backgrounds as backgrounds_lib
+from crnn_ctc.synth import fonts as fonts_lib
+from crnn_ctc.synth import render
+from crnn_ctc.synth import text as text_lib
+
+CHUNK = 200  # images per task
+FONT_SAMPLING = ("font", "family")
+MAX_TRIES = 5  # draws of text + font per image before it is skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateConfig:
+    output_dir: str
+    count: int
+    seed: int = 0
+    num_workers: int = 0  # 0 = one per CPU core
+    charset: str = "alnum"  # a charset spec (alnum, alnum_lower, printable) or a file
+    words: str = ""  # a word list file (default: crnn_ctc/synth/words_en.txt)
+    random_share: float = 0.2
+    digit_share: float = 0.5
+    max_length: int = 16
+    case_weights: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
+    fonts_dirs: tuple[str, ...] = ()  # default: the pip-installed pool (fonts.default_dirs())
+    font_split: str = "all"  # all | train | test (held-out families)
+    font_sampling: str = "font"  # font: every file alike | family: every family alike, then a style
+    test_font_share: float = fonts_lib.DEFAULT_TEST_SHARE
+    style: str = "mjsynth"  # a render.STYLES name
+    backgrounds_dir: str = ""  # photos to crop backgrounds from (style's photo_prob of images)
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.count < 1:
+            raise ValueError(f"--count {self.count}: must be >= 1")
+        if self.style not in render.STYLES:
+            raise ValueError(f"--style {self.style!r}: choose one of "
+                             f"{', '.join(render.STYLES)}")
+        if self.font_sampling not in FONT_SAMPLING:
+            raise ValueError(f"--font_sampling {self.font_sampling!r}: choose one of "
+                             f"{', '.join(FONT_SAMPLING)}")
+        if self.font_split not in fonts_lib.FONT_SPLITS:
+            raise ValueError(f"--font_split {self.font_split!r}: choose one of "
+                             f"{', '.join(fonts_lib.FONT_SPLITS)}")
+
+
+def image_name(index: int) -> str:
+    """images/<index // 10000>/<index>.jpg: at most 10,000 files per folder."""
+    return f"images/{index // 10_000:04d}/{index:08d}.jpg"
+
+
+class _Renderer:
+    """Everything a worker needs to make image i (built once per process)."""
+
+    def __init__(self, cfg: GenerateConfig, pool: list[fonts_lib.Font], symbols: str,
+                 backgrounds: list[str]):
+        self.cfg = cfg
+        self.fonts = pool
+        self.backgrounds = backgrounds_lib.Backgrounds(backgrounds) if backgrounds else None
+        words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
+        self.sampler = text_lib.TextSampler(
+            text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
+                                  digit_share=cfg.digit_share, max_length=cfg.max_length,
+                                  case_weights=cfg.case_weights), words)
+        self.style = render.STYLES[cfg.style]
+
+    def make(self, index: int) -> tuple[str, str, bytes] | str:
+        """-> (label, font file name, JPEG bytes), or why image ``index`` was skipped."""
+        rng = np.random.default_rng((self.cfg.seed, index))
+        reason = ""
+        for _ in range(MAX_TRIES):
+            text = self.sampler.sample(rng)
+            usable = [f for f in self.fonts if f.covers(text)]
+            if not usable:
+                reason = f"no font draws every character of {text!r}"
+                continue
+            if self.cfg.font_sampling == "family":  # a pool of 40 weights of one face and
+                families = sorted({f.family for f in usable})  # 1 of another: both alike
+                family = families[int(rng.integers(len(families)))]
+                usable = [f for f in usable if f.family == family]
+            font = usable[int(rng.integers(len(usable)))]
+            try:
+                image = render.render(text, font, rng, self.style, self.backgrounds)
+                jpeg = render.encode_jpeg(image, rng, self.style)
+                return text, os.path.basename(font.path), jpeg
+            except (ValueError, OSError, MemoryError, cv2.error) as err:
+                reason = f"{text!r} with {os.path.basename(font.path)}: {err}"
+        return reason
+
+
+_WORKER: _Renderer | None = None
+
+
+def _init_worker(cfg, pool, symbols, backgrounds):
+    global _WORKER
+    _WORKER = _Renderer(cfg, pool, symbols, backgrounds)
+
+
+def _run_chunk(indices: range) -> list[tuple[int, str, str, str]]:
+    """Renders and writes ``indices`` -> [(index, label, font, skip reason or "")]."""
+    out = []
+    for i in indices:
+        made = _WORKER.make(i)
+        if isinstance(made, str):
+            out.append((i, "", "", made))
+            continue
+        label, font, data = made
+        path = os.path.join(_WORKER.cfg.output_dir, image_name(i))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        out.append((i, label, font, ""))
+    return out
+
+
+def _chunks(count: int) -> list[range]:
+    return [range(s, min(s + CHUNK, count)) for s in range(0, count, CHUNK)]
+
+
+def font_pool(cfg: GenerateConfig, symbols: str) -> tuple[list[fonts_lib.Font], list[str]]:
+    """The fonts of cfg.font_split -> (fonts, skipped files with reasons)."""
+    pool, skipped = fonts_lib.discover(list(cfg.fonts_dirs) or None, symbols)
+    if not pool:
+        where = ", ".join(cfg.fonts_dirs) or "the default pool (pip install -r requirements.txt)"
+        raise ValueError(f"no usable font in {where}")
+    chosen = fonts_lib.split(pool, cfg.font_split, cfg.test_font_share)
+    if not chosen:
+        raise ValueError(f"--font_split {cfg.font_split}: no fonts (one family only?)")
+    return chosen, skipped
+
+
+def generate(cfg: GenerateConfig) -> dict:
+    """Renders cfg.count images -> summary dict (also written to generate.json)."""
+    start = time.perf_counter()
+    symbols = "".join(charset_lib.Charset.from_spec(cfg.charset).symbols)
+    pool, font_skips = font_pool(cfg, symbols)
+    if font_skips:
+        logging.info("%d font files left out (reasons in generate.json)", len(font_skips))
+    backgrounds, background_skips = [], []
+    if cfg.backgrounds_dir:
+        found, background_skips = backgrounds_lib.Backgrounds.from_dir(cfg.backgrounds_dir)
+        backgrounds = found.paths
+        logging.info("%d background photos (%d left out)", len(backgrounds),
+                     len(background_skips))
+    families = sorted({f.family for f in pool})
+    logging.info("%d fonts of %d families (%s split): %s", len(pool), len(families),
+                 cfg.font_split, ", ".join(families))
+    os.makedirs(cfg.output_dir, exist_ok=True)
+    workers = cfg.num_workers or len(os.sched_getaffinity(0))
+    chunks = _chunks(cfg.count)
+    results: list[tuple[int, str, str, str]] = []
+    bar = _progress(cfg)
+    if workers == 1:
+        _init_worker(cfg, pool, symbols, backgrounds)
+        for chunk in chunks:
+            results += _run_chunk(chunk)
+            bar.update(len(chunk))
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker,
+                initargs=(cfg, pool, symbols, backgrounds)) as executor:
+            for chunk, done in zip(chunks, executor.map(_run_chunk, chunks), strict=True):
+                results += done
+                bar.update(len(chunk))
+    bar.close()
+    return _write_outputs(cfg, symbols, pool, font_skips + background_skips, results,
+                          time.perf_counter() - start)
+
+
+def _progress(cfg: GenerateConfig):
+    from tqdm import tqdm  # noqa: PLC0415
+
+    return tqdm(total=cfg.count, unit="img", desc="render", disable=not cfg.progress,
+                mininterval=1.0)
+
+
+def _write_outputs(cfg: GenerateConfig, symbols: str, pool, left_out, results,
+                   seconds: float) -> dict:
+    results.sort()
+    written = [(i, label, font) for i, label, font, reason in results if not reason]
+    skipped = [(i, reason) for i, _, _, reason in results if reason]
+    with open(os.path.join(cfg.output_dir, "image_list.txt"), "w", encoding="utf-8") as f:
+        f.writelines(f"{image_name(i)} {label}\n" for i, label, _ in written)
+    with open(os.path.join(cfg.output_dir, "image_fonts.tsv"), "w", encoding="utf-8") as f:
+        f.writelines(f"{image_name(i)}\t{font}\n" for i, _, font in written)
+    for i, reason in skipped:
+        logging.warning("image %d skipped: %s", i, reason)
+    summary = {
+        "settings": {**dataclasses.asdict(cfg), "charset_symbols": symbols},
+        "images": len(written),
+        "skipped": [f"{i}: {reason}" for i, reason in skipped],
+        "fonts": [{"file": os.path.basename(f.path), "family": f.family, "style": f.style}
+                  for f in pool],
+        "families": sorted({f.family for f in pool}),
+        "left_out": left_out,  # font files and background photos, with reasons
+        "seconds": round(seconds, 2),
+        "images_per_second": round(len(written) / max(seconds, 1e-9), 1),
+    }
+    with open(os.path.join(cfg.output_dir, "generate.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1, ensure_ascii=False)
+    return summary

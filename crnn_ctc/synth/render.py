@@ -1,0 +1,245 @@
+"""Renders one word image the way MJSynth (Jaderberg et al., arXiv 1406.2227) was made:
+font rendering -> border / shadow -> colouring -> projective distortion -> background texture
+-> noise, blur and compression (JPEG quality is applied when the file is written).
+
+    image = render.render("Hello", font, np.random.default_rng(7), STYLES["mjsynth"])
+    # (H, W, 3) uint8 RGB; H ~ 1.2-2x the font size, W as long as the word needs
+
+Every random choice comes from ``rng``, so the same generator state gives the same pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from crnn_ctc.synth.backgrounds import Backgrounds
+from crnn_ctc.synth.fonts import Font
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderConfig:
+    font_size: tuple[int, int] = (20, 64)  # pixels, uniform
+    tracking_prob: float = 0.25  # extra letter spacing (chars drawn one by one)
+    tracking: float = 0.08  # its std, as a fraction of the font size
+    border_prob: float = 0.1  # an outline in a third colour
+    shadow_prob: float = 0.1  # a blurred drop shadow
+    rotation_deg: float = 2.5  # std of the rotation (clipped at 3 std)
+    shear: float = 0.08  # std of the horizontal shear (slant)
+    perspective: float = 0.05  # std of each corner's jitter, as a fraction of the text height
+    curve_prob: float = 0.05  # a bent baseline
+    padding: tuple[float, float] = (0.0, 0.3)  # per side, fraction of the text height
+    min_contrast: float = 40.0  # |luma(text) - luma(background)| at least this (0-255)
+    texture_prob: float = 0.6  # smooth noise, gradients and lines in the background
+    photo_prob: float = 0.5  # a crop of a --backgrounds_dir photo instead (when given)
+    blur_prob: float = 0.5
+    blur_sigma: tuple[float, float] = (0.3, 1.3)
+    lowres_prob: float = 0.2  # downscale then upscale (a small crop enlarged)
+    noise_std: tuple[float, float] = (0.0, 8.0)
+    jpeg_quality: tuple[int, int] = (40, 95)
+
+
+STYLES = {
+    # MJSynth-like: the default for training data
+    "mjsynth": RenderConfig(),
+    # Nearly clean print: upright, plain backgrounds, light blur and noise
+    "clean": RenderConfig(tracking_prob=0.0, border_prob=0.0, shadow_prob=0.0, rotation_deg=0.5,
+                          shear=0.0, perspective=0.0, curve_prob=0.0, min_contrast=80.0,
+                          texture_prob=0.0, photo_prob=0.0, blur_prob=0.2, blur_sigma=(0.3, 0.7),
+                          lowres_prob=0.0, noise_std=(0.0, 3.0), jpeg_quality=(80, 95)),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _pil_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _luma(rgb: np.ndarray) -> float:
+    return float(rgb @ np.array([0.299, 0.587, 0.114]))
+
+
+def _colours(rng: np.random.Generator, min_contrast: float,
+             ground: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(background, text) RGB float32 with at least ``min_contrast`` luma difference; the
+    background is ``ground`` when given (a photo's mean colour)."""
+    for _ in range(50):
+        bg, fg = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        if rng.random() < 0.4:  # dark or light print on a paper-like ground is the common case
+            fg = fg * rng.uniform(0.0, 0.35)
+            bg = 255 - (255 - bg) * rng.uniform(0.0, 0.4)
+            if rng.random() < 0.3:
+                bg, fg = fg, bg
+        if ground is not None:
+            bg = ground
+        if abs(_luma(bg) - _luma(fg)) >= min_contrast:
+            return bg.astype(np.float32), fg.astype(np.float32)
+    if ground is not None:  # the extreme on the far side of the ground's brightness
+        return ground.astype(np.float32), np.full(3, 255 if _luma(ground) < 128 else 0,
+                                                  np.float32)
+    return np.full(3, 235, np.float32), np.full(3, 20, np.float32)
+
+
+def _draw_text(text: str, font: ImageFont.FreeTypeFont, tracking: float, margin: int,
+               stroke: int) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int, int, int]]:
+    """-> (text alpha, border alpha or None, text box (x0, y0, x1, y1)) on one canvas; alphas
+    float32 (H, W) in [0, 1]."""
+    ascent, descent = font.getmetrics()
+    advances = [font.getlength(c) + tracking for c in text]
+    width = sum(advances) - tracking if tracking else font.getlength(text)
+    width = max(int(np.ceil(width)), 1)
+    size = (width + 2 * margin, ascent + descent + 2 * margin)
+    layers = []
+    for stroke_width in ([0, stroke] if stroke else [0]):
+        canvas = Image.new("L", size, 0)
+        draw = ImageDraw.Draw(canvas)
+        if tracking:
+            x = float(margin)
+            for char, advance in zip(text, advances, strict=True):
+                draw.text((x, margin), char, font=font, fill=255, stroke_width=stroke_width,
+                          stroke_fill=255)
+                x += advance
+        else:
+            draw.text((margin, margin), text, font=font, fill=255, stroke_width=stroke_width,
+                      stroke_fill=255)
+        layers.append(np.asarray(canvas, np.float32) / 255.0)
+    box = (margin, margin, margin + width, margin + ascent + descent)
+    return layers[0], (layers[1] if stroke else None), box
+
+
+def _homography(box, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
+    """Rotation + shear + corner jitter of the text box, about its centre."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    src = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    centre = src.mean(axis=0)
+    angle = np.deg2rad(np.clip(rng.normal(0, cfg.rotation_deg), -3 * cfg.rotation_deg,
+                               3 * cfg.rotation_deg))
+    shear = np.clip(rng.normal(0, cfg.shear), -3 * cfg.shear, 3 * cfg.shear)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    lin = rot @ np.array([[1.0, shear], [0.0, 1.0]])
+    dst = (src - centre) @ lin.T + centre
+    dst = dst + rng.normal(0, cfg.perspective * h, (4, 2))
+    return cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+
+
+def _bend(layers: list[np.ndarray], box, rng: np.random.Generator) -> list[np.ndarray]:
+    """Moves columns up or down along a parabola (a curved baseline)."""
+    h, w = layers[0].shape
+    x0, _, x1, y1 = box
+    depth = rng.uniform(-0.35, 0.35) * (y1 - box[1])
+    xs = np.arange(w, dtype=np.float32)
+    t = np.clip((xs - (x0 + x1) / 2) / max((x1 - x0) / 2, 1), -1.5, 1.5)
+    dy = depth * (t * t - 0.5)
+    map_x = np.broadcast_to(xs, (h, w)).astype(np.float32)
+    map_y = (np.arange(h, dtype=np.float32)[:, None] + dy[None, :]).astype(np.float32)
+    return [cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderValue=0) for a in layers]
+
+
+def _background(h: int, w: int, colour: np.ndarray, rng: np.random.Generator,
+                cfg: RenderConfig) -> np.ndarray:
+    """(h, w, 3) float32: a flat colour, plus (sometimes) gradient, smooth noise and lines."""
+    bg = np.broadcast_to(colour, (h, w, 3)).astype(np.float32)
+    if rng.random() >= cfg.texture_prob:
+        return bg.copy()
+    bg = bg.copy()
+    if rng.random() < 0.5:  # linear gradient at a random angle
+        theta = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ramp = (np.cos(theta) * xx + np.sin(theta) * yy) / max(h, w)
+        bg += ramp[..., None] * rng.uniform(-60, 60, 3).astype(np.float32)
+    if rng.random() < 0.7:  # smooth multi-scale noise, like paper, stone or wood grain
+        for cells in (rng.integers(2, 6), rng.integers(6, 24)):
+            small = rng.normal(0, 1, (int(cells), int(cells) * max(1, w // h), 3))
+            up = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+            bg += up * rng.uniform(0, 18)
+    if rng.random() < 0.2:  # a few straight lines or edges
+        for _ in range(int(rng.integers(1, 4))):
+            p = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+            q = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+            shade = tuple(float(v) for v in colour + rng.uniform(-70, 70, 3))
+            cv2.line(bg, p, q, shade, int(rng.integers(1, max(2, h // 10))), cv2.LINE_AA)
+    return bg
+
+
+def _blend(image: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
+    a = alpha[..., None]
+    return image * (1.0 - a) + np.asarray(colour, np.float32) * a
+
+
+def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
+           backgrounds: Backgrounds | None = None) -> np.ndarray:
+    """-> (H, W, 3) uint8 RGB crop of ``text`` drawn with ``font`` (on a crop of one of
+    ``backgrounds``' photos with probability cfg.photo_prob)."""
+    size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
+    pil = _pil_font(font.path, size)
+    tracking = rng.normal(0, cfg.tracking) * size if rng.random() < cfg.tracking_prob else 0.0
+    tracking = float(np.clip(tracking, -0.05 * size, 0.3 * size))
+    stroke = int(max(1, round(size * rng.uniform(0.03, 0.08)))) \
+        if rng.random() < cfg.border_prob else 0
+    margin = size
+    text_a, border_a, box = _draw_text(text, pil, tracking, margin, stroke)
+    layers = [text_a] + ([border_a] if border_a is not None else [])
+    shadow = rng.random() < cfg.shadow_prob
+    if shadow:  # a shifted, blurred copy of the outermost layer
+        dx, dy = rng.normal(0, 0.06 * size, 2)
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        moved = cv2.warpAffine(layers[-1], shift, layers[-1].shape[::-1])
+        layers.append(cv2.GaussianBlur(moved, (0, 0), max(0.5, rng.uniform(0.5, 0.12 * size))))
+    if rng.random() < cfg.curve_prob:
+        layers = _bend(layers, box, rng)
+    matrix = _homography(box, rng, cfg)
+    h, w = text_a.shape
+    layers = [cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR) for a in layers]
+
+    # Crop: the ink's bounding box plus a random margin per side.
+    ink = np.maximum.reduce(layers[:2]) if border_a is not None else layers[0]
+    ys, xs = np.nonzero(ink > 0.1)
+    if len(xs) == 0:
+        raise ValueError(f"{text!r} drew nothing with {font.path}")
+    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    text_h = bottom - top
+    pad = (rng.uniform(*cfg.padding, 4) * text_h).astype(int)
+    y0, y1 = max(0, top - pad[0]), min(h, bottom + pad[1])
+    x0, x1 = max(0, left - pad[2]), min(w, right + pad[3])
+    layers = [a[y0:y1, x0:x1] for a in layers]
+    ch, cw = y1 - y0, x1 - x0
+
+    if backgrounds is not None and rng.random() < cfg.photo_prob:
+        image = backgrounds.crop(ch, cw, rng)
+        # text contrasts with the photo's mean; the photo's own detail makes it harder to read
+        bg_colour, fg_colour = _colours(rng, cfg.min_contrast + 30, image.mean(axis=(0, 1)))
+    else:
+        bg_colour, fg_colour = _colours(rng, cfg.min_contrast)
+        image = _background(ch, cw, bg_colour, rng, cfg)
+    if shadow:
+        image = _blend(image, layers[-1] * rng.uniform(0.3, 0.8), bg_colour * rng.uniform(0, 0.4))
+    if border_a is not None:
+        _, border_colour = _colours(rng, cfg.min_contrast)
+        image = _blend(image, layers[1], border_colour)
+    image = _blend(image, layers[0], fg_colour)
+
+    if rng.random() < cfg.blur_prob:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(*cfg.blur_sigma))
+    if rng.random() < cfg.lowres_prob and ch > 12:
+        factor = rng.uniform(0.4, 0.8)
+        small = cv2.resize(image, (max(1, int(cw * factor)), max(1, int(ch * factor))),
+                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    noise = rng.uniform(*cfg.noise_std)
+    if noise > 0:
+        image = image + rng.normal(0, noise, image.shape).astype(np.float32)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
+
+
+def encode_jpeg(image: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> bytes:
+    """RGB uint8 -> JPEG bytes at a quality drawn from cfg.jpeg_quality."""
+    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+    ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()

@@ -1,0 +1,86 @@
+"""The training config: one frozen dataclass (the model fields of ModelConfig, then the training
+fields), overrides from flags, and the config.json round trip.
+
+    cfg = config.override(presets.get("small"), {"rnn": "gru"})   # explicit flags win
+    config.save(cfg, charset, "runs/x/config.json")       # export/eval/inference read it back
+    cfg, charset = config.load("runs/x")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from crnn_ctc.data.charset import Charset
+from crnn_ctc.data.dataset_files import write_json
+from crnn_ctc.model import folder
+from crnn_ctc.model.config import ModelConfig, check, parse_filters
+
+BACKBONES = ("vgg",)
+SCHEDULES = ("cosine", "constant", "exponential")
+MIXED_PRECISION = ("auto", "on", "off")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(ModelConfig):
+    """The model fields (ModelConfig) followed by the training fields."""
+
+    batch_size: int = 64  # global: split evenly across replicas
+    learning_rate: float = 1e-3  # peak rate for `batch_size` (Adam)
+    lr_schedule: str = "cosine"  # cosine | constant | exponential (x0.1 over the run)
+    warmup_steps: int = 500
+    weight_decay: float = 0.0  # AdamW when > 0
+    clip_norm: float = 5.0  # global gradient norm clip (0 = off)
+    max_train_steps: int = 100_000  # ignored when num_epochs > 0
+    num_epochs: float = 0.0
+    eval_every: int = 2000
+    save_every: int = 1000
+    log_every: int = 100
+    augment: bool = False
+    shuffle_buffer: int = 10_000
+    mixed_precision: str = "auto"  # auto = on with a GPU
+    jit_compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.lr_schedule in SCHEDULES, "lr_schedule", self.lr_schedule, str(SCHEDULES))
+        check(self.mixed_precision in MIXED_PRECISION, "mixed_precision",
+              self.mixed_precision, str(MIXED_PRECISION))
+        for name in ("batch_size", "eval_every", "save_every", "log_every"):
+            check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
+        check(self.learning_rate > 0, "learning_rate", self.learning_rate, "> 0")
+
+
+def override(cfg: Config, values: Mapping[str, object]) -> Config:
+    """``cfg`` with ``values`` replacing fields (explicit flags over a preset)."""
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown config fields {unknown}")
+    values = dict(values)
+    if "filters" in values:
+        values["filters"] = parse_filters(values["filters"])
+    return dataclasses.replace(cfg, **values)
+
+
+# -- config.json ----------------------------------------------------------------------------
+def to_dict(cfg: Config, charset: Charset) -> dict:
+    return {
+        "config": {**dataclasses.asdict(cfg), "filters": list(cfg.filters)},
+        "charset": {"symbols": list(charset.symbols), "blank_id": charset.blank_id,
+                    "num_classes": charset.num_classes},
+    }
+
+
+def from_dict(data: Mapping) -> tuple[Config, Charset]:
+    cfg = override(Config(), data["config"])
+    return cfg, Charset(data["charset"]["symbols"])
+
+
+def save(cfg: Config, charset: Charset, path: str) -> None:
+    write_json(path, to_dict(cfg, charset))  # atomic: a killed run never leaves half a file
+
+
+def load(model_dir: str) -> tuple[Config, Charset]:
+    return from_dict(folder.read_config(model_dir))

@@ -1,0 +1,53 @@
+"""Checks that the records, the config and the model folder of a training run agree.
+
+    cfg = resolve_config(cfg, info, explicit)     # the image size comes from the records
+    check_model_dir("runs/small", cfg, info)      # a resumed run keeps its charset and shape
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from absl import logging
+
+from crnn_ctc.data.pipeline import DatasetInfo
+from crnn_ctc.model.config import model_dict
+from crnn_ctc.model.folder import CONFIG_FILE, load_config
+from crnn_ctc.train.config import Config
+
+
+def resolve_config(
+    cfg: Config, info: DatasetInfo, explicit=frozenset()
+) -> Config:
+    """The image size comes from the records (dataset.json); an explicit different size is an
+    error, since the records hold fixed-size images."""
+    for name, stored in (("image_height", info.image_height), ("image_width", info.image_width)):
+        if name in explicit and getattr(cfg, name) != stored:
+            raise ValueError(
+                f"--{name}={getattr(cfg, name)} but the records in {info.data_dir} are {stored} "
+                f"({name}); convert again with create_tfrecord.py --{name} or drop the flag"
+            )
+    return dataclasses.replace(cfg, image_height=info.image_height, image_width=info.image_width)
+
+
+def check_model_dir(model_dir: str, cfg: Config, info: DatasetInfo) -> None:
+    """A model_dir that already holds a run must hold the same charset and model shape."""
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return
+    old_cfg, old_charset = load_config(model_dir)
+    if old_charset != info.charset:
+        raise ValueError(
+            f"charset mismatch: {path} was trained with {len(old_charset)} symbols but "
+            f"{info.charset_file} has {len(info.charset)}; train into a new --model_dir "
+            "or convert the data with --charset pointing at the model's charset"
+        )
+    old, new = model_dict(old_cfg), model_dict(cfg)
+    diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+    if diff:
+        raise ValueError(
+            f"{path} holds a different model ({diff}, as (stored, requested)); "
+            "use a new --model_dir or the stored settings to resume"
+        )
+    logging.info("resuming the run in %s", model_dir)

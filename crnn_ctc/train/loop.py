@@ -1,0 +1,211 @@
+"""The training loop: steps, checkpoints, TensorBoard summaries, best-checkpoint tracking.
+
+    result = train(cfg, data_dir="tfrecords/", model_dir="runs/small")
+
+Re-running the same call resumes from the latest checkpoint in ``model_dir/ckpt`` and continues
+the step count. The strategy follows the machine: MultiWorkerMirroredStrategy when TF_CONFIG is
+set, MirroredStrategy with several GPUs, else the default (one device). ``cfg.batch_size`` is the
+GLOBAL batch, split evenly over replicas; the learning rate is used as given (scale it yourself
+when you change the global batch, see README "Batch size and learning rate").
+
+model_dir/
+  config.json        model + training config and the charset (export/eval/inference read it)
+  ckpt/              tf.train.CheckpointManager: ckpt-<step>.{index,data-*}, `checkpoint`
+  best/              the checkpoint with the best validation word accuracy, and best.json
+  train/, validation/  TensorBoard event files
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from crnn_ctc.data import pipeline
+from crnn_ctc.data.dataset_files import write_json
+from crnn_ctc.evaluate import evaluation
+from crnn_ctc.model import crnn, ctc_loss
+from crnn_ctc.model.folder import CONFIG_FILE
+from crnn_ctc.train import config as config_lib
+from crnn_ctc.train import finetune
+from crnn_ctc.train.checkpoints import Managers, restore_best_score
+from crnn_ctc.train.consistency import check_model_dir, resolve_config
+from crnn_ctc.train.optimizer import make_optimizer
+from crnn_ctc.train.strategy import is_chief, make_strategy, set_precision, worker_dir
+
+
+def total_steps(cfg: config_lib.Config, train_records: int) -> int:
+    if cfg.num_epochs > 0:
+        if not train_records:
+            raise ValueError("--num_epochs needs dataset.json with the train record count")
+        return max(1, math.ceil(cfg.num_epochs * train_records / cfg.batch_size))
+    return cfg.max_train_steps
+
+
+def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset(),
+          init_from: str = "") -> dict:
+    """Trains (or resumes) until ``total_steps``; returns the last validation metrics.
+    ``init_from``: a trained model's folder to start from (finetune.py), fresh runs only."""
+    strategy = make_strategy()
+    info = pipeline.read_info(data_dir)
+    cfg = resolve_config(cfg, info, explicit)
+    replicas = strategy.num_replicas_in_sync
+    if cfg.batch_size % replicas:
+        raise ValueError(f"--batch_size {cfg.batch_size} must divide over {replicas} replicas")
+    chief = is_chief(strategy)
+    out_dir = model_dir if chief else worker_dir(model_dir, strategy)
+    os.makedirs(out_dir, exist_ok=True)
+    if chief:
+        check_model_dir(model_dir, cfg, info)
+        config_lib.save(cfg, info.charset, os.path.join(model_dir, CONFIG_FILE))
+    mixed = set_precision(cfg)
+    steps = total_steps(cfg, info.records["train"])
+    charset = info.charset
+
+    with strategy.scope():
+        model = crnn.build_crnn(cfg, charset.num_classes)
+        optimizer = make_optimizer(cfg, steps, mixed)
+        optimizer.build(model.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    best = tf.Variable(-1.0, dtype=tf.float32, trainable=False, name="best_word_accuracy")
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best)
+    managers = Managers(ckpt, out_dir)
+    manager, best_manager = managers.latest, managers.best
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
+    elif init_from:
+        summary = finetune.initialize(model, cfg, charset, init_from)
+        if chief:
+            write_json(os.path.join(out_dir, "init_from.json"),
+                                  {"init_from": init_from, **summary})
+    restore_best_score(best, best_manager)
+    start = int(step)
+    if start >= steps:
+        logging.info("already at step %d of %d: nothing to train", start, steps)
+
+    per_replica_batch = cfg.batch_size // replicas
+    train_ds = strategy.distribute_datasets_from_function(
+        lambda ctx: pipeline.build_dataset(
+            data_dir, "train", (cfg.image_height, cfg.image_width), training=True,
+            batch_size=per_replica_batch, augment=cfg.augment, seed=cfg.seed + start,
+            shuffle_buffer=cfg.shuffle_buffer, input_context=ctx,
+        )
+    )
+    train_step = make_train_step(strategy, model, optimizer, cfg, charset.blank_id, mixed)
+    writers = _writers(out_dir, chief)
+    # Keras-style bar on a terminal; one log line per window when the output is a file.
+    progress = keras.utils.Progbar(steps, stateful_metrics=["loss", "lr", "img/s"],
+                                   verbose=1) if chief and sys.stdout.isatty() else None
+    iterator = iter(train_ds)
+    last_metrics: dict = {}
+    window = {"loss": 0.0, "n": 0, "bad": 0, "t": time.perf_counter(), "images": 0}
+    while int(step) < steps:
+        loss, bad = train_step(iterator)
+        step.assign_add(1)
+        s = int(step)
+        window["loss"] += float(loss)
+        window["n"] += 1
+        window["bad"] += int(bad)
+        window["images"] += cfg.batch_size
+        if not math.isfinite(float(loss)) and not mixed:
+            raise FloatingPointError(f"non-finite loss {float(loss)} at step {s}")
+        if s % cfg.log_every == 0 or s == steps:
+            _log_window(window, s, optimizer, writers["train"], progress)
+        if s % cfg.eval_every == 0 or s == steps:
+            last_metrics = _validate(model, cfg, data_dir, charset, s, writers, chief)
+            if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
+                best.assign(last_metrics["word_accuracy"])
+                path = best_manager.save(checkpoint_number=s)
+                write_json(os.path.join(out_dir, "best", "best.json"),
+                           {"step": s, "checkpoint": os.path.basename(path), **last_metrics})
+            window["t"] = time.perf_counter()  # images/s excludes evaluation
+            window["images"] = 0
+        if s % cfg.save_every == 0 or s == steps:
+            manager.save(checkpoint_number=s)
+    return {"step": int(step), "best_word_accuracy": float(best), **last_metrics}
+
+
+def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool):
+    variables = model.trainable_variables
+
+    def replica_step(batch):
+        with tf.GradientTape() as tape:
+            logits = model(batch["image"], training=True)  # (B, T, C) float32
+            per_example, feasible = ctc_loss.ctc_loss(
+                batch["labels"], batch["label_length"], logits, blank_id
+            )
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=cfg.batch_size)
+            scaled = optimizer.scale_loss(loss) if mixed else loss
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return loss, tf.reduce_sum(1 - tf.cast(feasible, tf.int32))
+
+    if cfg.jit_compile:
+        replica_step = tf.function(replica_step, jit_compile=True)
+
+    @tf.function
+    def train_step(iterator):
+        batch = next(iterator)
+        # Only the tensors the step uses: the string fields ("text", "path") cannot enter an
+        # XLA-compiled function.
+        inputs = {k: batch[k] for k in ("image", "labels", "label_length")}
+        loss, bad = strategy.run(replica_step, args=(inputs,))
+        return (
+            strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+            strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None),
+        )
+
+    return train_step
+
+
+def _writers(out_dir: str, chief: bool) -> dict:
+    if not chief:
+        return {k: tf.summary.create_noop_writer() for k in ("train", "validation")}
+    return {k: tf.summary.create_file_writer(os.path.join(out_dir, k))
+            for k in ("train", "validation")}
+
+
+def _log_window(window: dict, s: int, optimizer, writer, progress) -> None:
+    elapsed = max(time.perf_counter() - window["t"], 1e-9)
+    loss = window["loss"] / window["n"]
+    rate = window["images"] / elapsed
+    lr = float(optimizer.learning_rate)
+    with writer.as_default(step=s):
+        tf.summary.scalar("loss", loss)
+        tf.summary.scalar("learning_rate", lr)
+        tf.summary.scalar("images_per_second", rate)
+        tf.summary.scalar("infeasible_labels", window["bad"])
+    if progress is not None:
+        progress.update(s, [("loss", loss), ("lr", lr), ("img/s", rate)])
+    else:
+        logging.info("step %d: loss %.4f, lr %.3g, %.1f images/s", s, loss, lr, rate)
+    if window["bad"]:
+        logging.warning("step %d: %d labels longer than the %s time steps got no loss",
+                        s, window["bad"], "model's")
+    writer.flush()
+    window.update(loss=0.0, n=0, bad=0, t=time.perf_counter(), images=0)
+
+
+def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: bool) -> dict:
+    if not chief:
+        return {}
+    try:
+        ds = pipeline.build_dataset(data_dir, "validation", (cfg.image_height, cfg.image_width),
+                                    training=False, batch_size=cfg.batch_size)
+    except FileNotFoundError:
+        return {}  # a set converted with --validation_split_fraction 0
+    result = evaluation.evaluate(model, ds, charset)["metrics"]
+    with writers["validation"].as_default(step=s):
+        tf.summary.scalar("word_accuracy", result["word_accuracy"])
+        tf.summary.scalar("cer", result["cer"])
+    writers["validation"].flush()
+    logging.info("step %d validation: word accuracy %.4f, CER %.4f (%d images)",
+                 s, result["word_accuracy"], result["cer"], result["count"])
+    return {k: result[k] for k in ("word_accuracy", "cer", "count")}
+

@@ -1,0 +1,142 @@
+"""The tf.data pipeline over converter output: batches, labels, augmentation, sharding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from crnn_ctc.data import augment, pipeline
+from crnn_ctc.train import config, presets
+from tests.conftest import WORDS, convert_words, read_records
+
+CFG = config.override(presets.small(), {"shuffle_buffer": 64})
+SIZE = (CFG.image_height, CFG.image_width)
+
+
+def all_batches(ds):
+    out = {"image": [], "labels": [], "label_length": [], "text": [], "path": []}
+    for b in ds:
+        for k in out:
+            out[k].extend(list(b[k].numpy()))
+    return out
+
+
+def test_eval_batches_hold_the_records_exactly(words32):
+    records = read_records(words32)
+    got = all_batches(pipeline.build_dataset(words32, "train", SIZE, training=False, batch_size=5))
+    assert len(got["path"]) == 32  # one pass, last partial batch kept (32 = 6 * 5 + 2)
+    for path, text, ids, length, labels, image in zip(
+        got["path"], got["text"], got["labels"], got["label_length"], got["labels"],
+        got["image"], strict=True,
+    ):
+        _, _, want_text, want_ids, want_image = records[path.decode()]
+        assert text.decode() == want_text and length == len(want_ids)
+        assert labels.tolist() == want_ids + [-1] * (CFG.time_steps - len(want_ids))
+        np.testing.assert_allclose(image, want_image * (2.0 / 255.0) - 1.0, atol=1e-6)
+        assert ids.shape == (25,)
+
+
+def test_training_batches_are_fixed_size_and_repeat(words32):
+    ds = pipeline.build_dataset(words32, "train", SIZE, training=True, batch_size=12, seed=1,
+                                shuffle_buffer=CFG.shuffle_buffer)
+    seen = set()
+    for b in ds.take(8):  # 96 images from 32 records: it repeats
+        assert b["image"].shape == (12, 32, 100, 3) and b["image"].dtype == tf.float32
+        assert b["labels"].shape == (12, 25)
+        seen.update(p.decode() for p in b["path"].numpy())
+    assert len(seen) == 32
+
+
+def test_validation_is_never_augmented(tmp_path):
+    data = convert_words(tmp_path, WORDS, validation=0.3)
+    plain = all_batches(pipeline.build_dataset(data, "validation", SIZE, False, 8))
+    asked = all_batches(pipeline.build_dataset(data, "validation", SIZE, False, 8, augment=True))
+    assert plain["path"] == asked["path"] and len(plain["path"]) > 0
+    np.testing.assert_array_equal(np.stack(plain["image"]), np.stack(asked["image"]))
+
+
+def test_training_augmentation_changes_pixels_not_labels(words32):
+    records = read_records(words32)
+    tf.random.set_seed(0)
+    ds = pipeline.build_dataset(words32, "train", SIZE, True, 32, augment=True, seed=2,
+                                shuffle_buffer=CFG.shuffle_buffer)
+    b = next(iter(ds))
+    changed = 0
+    for path, text, image in zip(b["path"].numpy(), b["text"].numpy(), b["image"].numpy(),
+                                 strict=True):
+        raw = records[path.decode()][4] * (2.0 / 255.0) - 1.0
+        assert text.decode() == records[path.decode()][2]
+        changed += not np.allclose(image, raw, atol=1e-6)
+    assert changed >= 16  # each step fires with p <= 0.5; nearly every image gets some
+
+
+def test_augment_batch_eager_and_in_graph():
+    images = tf.cast(tf.random.stateless_uniform((4, 32, 100, 3), (1, 1), 0, 255), tf.uint8)
+    out = augment.augment_batch(images)
+    assert out.shape == (4, 32, 100, 3) and out.dtype == tf.uint8
+    ds = tf.data.Dataset.from_tensors(images).repeat(2).map(augment.augment_batch)
+    assert [x.shape for x in ds] == [(4, 32, 100, 3)] * 2
+    x = tf.cast(images, tf.float32)
+    on = tf.constant([True, False, True, False])
+    for step in (augment.random_warp, augment.gaussian_blur, augment.color_jitter,
+                 augment.gaussian_noise, augment.invert):
+        assert step(x).shape == (4, 32, 100, 3)
+        got = augment.apply_where(step, x, on).numpy()
+        for i in (0, 2):
+            assert not np.allclose(got[i], x[i].numpy(), atol=1e-3), step.__name__
+        for i in (1, 3):  # not picked: unchanged
+            np.testing.assert_array_equal(got[i], x[i].numpy())
+        none = augment.apply_where(step, x, tf.constant([False] * 4))
+        np.testing.assert_array_equal(none.numpy(), x.numpy())
+    single = augment.jpeg_recompress(images[0], p=1.0)
+    assert single.shape == (32, 100, 3) and single.dtype == tf.uint8
+
+
+def test_blur_folded_into_channels_equals_a_per_image_convolution():
+    """Each image blurred with its own kernel equals a separate convolution of that image."""
+    x = tf.random.stateless_uniform((3, 8, 9, 3), (2, 2), 0, 255)
+    got = augment.gaussian_blur(x, max_sigma=0.3 + 1e-7).numpy()  # sigma = 0.3 for all
+    k = np.exp(-0.5 * (np.arange(-2.0, 3.0) / 0.3) ** 2)
+    k = (k / k.sum()).astype(np.float32)
+    kx = np.tile(k.reshape(1, 5, 1, 1), (1, 1, 3, 1))
+    ky = np.tile(k.reshape(5, 1, 1, 1), (1, 1, 3, 1))
+    for i in range(3):
+        want = tf.nn.depthwise_conv2d(x[i: i + 1], kx, [1, 1, 1, 1], "SAME")
+        want = tf.nn.depthwise_conv2d(want, ky, [1, 1, 1, 1], "SAME")
+        np.testing.assert_allclose(got[i], want.numpy()[0], atol=1e-3)
+
+
+def test_labels_longer_than_the_time_steps_are_cut_but_keep_their_length(tmp_path):
+    words = ["abcdefghijklmnop", "abc"]  # 16 letters; a 40-pixel model has 10 steps
+    data = convert_words(tmp_path, words, image_width=40, max_label_length=20)
+    cfg = config.override(CFG, {"image_width": 40})
+    got = all_batches(pipeline.build_dataset(data, "train", (cfg.image_height, 40), training=False,
+                                           batch_size=4))
+    by_text = {t.decode(): (lab.tolist(), n) for t, lab, n in
+               zip(got["text"], got["labels"], got["label_length"], strict=True)}
+    long_ids, long_len = by_text["abcdefghijklmnop"]
+    assert long_len == 16 and len(long_ids) == 10 and -1 not in long_ids
+    assert by_text["abc"][1] == 3 and by_text["abc"][0][3:] == [-1] * 7
+
+
+def test_input_pipelines_split_the_records(words32):
+    paths = []
+    for pid in range(2):
+        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=pid)
+        ds = pipeline.build_dataset(words32, "train", SIZE, False, 8, input_context=ctx)
+        paths.append({p.decode() for p in all_batches(ds)["path"]})
+    assert paths[0].isdisjoint(paths[1]) and len(paths[0] | paths[1]) == 32
+    assert len(paths[0]) == 16
+
+
+def test_missing_files_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="charset.txt not found.*create_tfrecord.py"):
+        pipeline.read_info(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no validation-NNNNN-of-NNNNN.tfrecord files"):
+        pipeline.shard_files(str(tmp_path), "validation")
+
+
+def test_read_info(words32):
+    info = pipeline.read_info(words32)
+    assert (info.image_height, info.image_width) == (32, 100)
+    assert info.records == {"train": 32, "validation": 0}
+    assert len(info.charset) == len(set("".join(WORDS)))

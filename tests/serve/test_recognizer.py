@@ -1,0 +1,99 @@
+"""The Python API: crnn_ctc.Recognizer reads paths, bytes and arrays through the serving graph,
+names every bad item, and still reads the rest."""
+
+import io
+import math
+import os
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import crnn_ctc
+from crnn_ctc.serve.graph import Decoder
+from tests.conftest import ROOT, word_image
+from tests.serve.test_pretrained import MIN_CORRECT, _labels, _norm
+
+IMAGES = os.path.join(ROOT, "test_data", "images")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return crnn_ctc.Recognizer.load()
+
+
+def test_paths_bytes_and_arrays_read_alike(shipped):
+    labels = _labels()
+    names = sorted(labels)
+    paths = [os.path.join(IMAGES, n) for n in names]
+    by_path = shipped.recognize(paths, batch_size=7)  # several batches, the last one partial
+    assert len(by_path) == len(names)
+    right = sum(_norm(p.text) == _norm(labels[n]) for n, p in zip(names, by_path, strict=True))
+    assert right >= MIN_CORRECT
+    assert all(p.error is None and p.score <= 0 and p.top_k == () for p in by_path)
+    blobs = [open(p, "rb").read() for p in paths]
+    assert [p.text for p in shipped.recognize(blobs)] == [p.text for p in by_path]
+    # Arrays are any-size RGB uint8; grey and RGBA work too. The JPEG decoded by OpenCV can
+    # differ from TensorFlow's decode by a grey level, so compare texts, not scores.
+    arrays = [cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB) for p in paths[:6]]
+    assert [p.text for p in shipped.recognize(arrays)] == [p.text for p in by_path[:6]]
+    grey = cv2.cvtColor(arrays[0], cv2.COLOR_RGB2GRAY)
+    rgba = np.dstack([arrays[0], np.full(arrays[0].shape[:2], 255, np.uint8)])
+    assert [p.text for p in shipped.recognize([grey, rgba])] == [by_path[0].text] * 2
+    # One item on its own is one item, not a sequence of characters.
+    (single,) = shipped.recognize(paths[0])
+    assert single.text == by_path[0].text
+
+
+def test_bad_items_are_named_and_the_rest_is_read(shipped, tmp_path):
+    good = os.path.join(IMAGES, sorted(_labels())[0])
+    tiff = io.BytesIO()
+    Image.new("RGB", (60, 20), "white").save(tiff, "TIFF")
+    truncated = word_image("cut")[:300]
+    items = [good, str(tmp_path / "missing.jpg"), b"plain text", tiff.getvalue(), truncated,
+             np.zeros((20, 60, 3), np.float32), b"", good]
+    with pytest.raises(crnn_ctc.RecognitionError) as caught:
+        shipped.recognize(items, batch_size=4)
+    err = caught.value
+    assert isinstance(err, ValueError)
+    message = str(err)
+    assert message.startswith("6 of 8 items could not be read")
+    assert "item 1 (" in message and "missing.jpg): cannot read" in message
+    assert "item 2 (bytes): not an image" in message
+    assert "item 3 (bytes): TIFF is not read by the serving graph" in message
+    assert "item 4 (bytes):" in message
+    assert "item 5 (array (20, 60, 3)): array dtype float32: expected uint8" in message
+    assert "item 6 (bytes): empty" in message
+    preds = err.predictions
+    want = shipped.recognize([good])[0].text
+    assert preds[0].text == preds[7].text == want and preds[0].error is None
+    for p in preds[1:7]:
+        assert p.text == "" and p.score == -math.inf and p.error
+    # The truncated JPEG fails inside the graph, which is then read image by image.
+    assert "item 4" in message and preds[4].error and preds[5].error.startswith("array dtype")
+    kept = shipped.recognize(items, on_error="keep")
+    assert [p.error is None for p in kept] == [True, False, False, False, False, False, False,
+                                               True]
+
+
+def test_argument_errors(shipped):
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'keep'"):
+        shipped.recognize([], on_error="skip")
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        shipped.recognize([b"x"], batch_size=0)
+    assert shipped.recognize([]) == []
+    with pytest.raises(crnn_ctc.RecognitionError, match=r"array shape \(2, 3, 5\)"):
+        shipped.recognize([np.zeros((2, 3, 5), np.uint8)])
+    with pytest.raises(crnn_ctc.RecognitionError, match="not a path, bytes or NumPy array"):
+        shipped.recognize([42])
+
+
+def test_top_k_from_a_checkpoint(trained32):
+    rec = crnn_ctc.Recognizer.load(trained32.run, decoder=Decoder("beam", 5, 3))
+    (pred,) = rec.recognize([word_image("cab", font_size=28)])
+    assert len(pred.top_k) == 3
+    assert pred.top_k[0] == (pred.text, pytest.approx(pred.score))
+    scores = [s for _, s in pred.top_k]
+    assert scores == sorted(scores, reverse=True)
+    assert pred.as_row()["texts"] == [t for t, _ in pred.top_k]
