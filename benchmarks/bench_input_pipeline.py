@@ -1,4 +1,4 @@
-"""Input pipeline throughput: images/s that crnn_ctc.dataset decodes and batches.
+"""Input pipeline throughput: images/s that crnn_ctc.data.pipeline decodes and batches.
 
     python benchmarks/bench_input_pipeline.py --num_images 6000 --seconds 8 --repeats 3
 

@@ -1,14 +1,10 @@
 """Read the text of every image in a folder with an exported model or a training checkpoint.
 
-Run with --help for the flags; the code is crnn_ctc/cli/inference.py, also installed as the
-console command ``crnn-ctc-inference``.
+Run with --help for the flags. The code: crnn_ctc/cli/inference.py, installed with the
+toolkit (pip install -r requirements.txt -e .), also as the console command
+``crnn-ctc-inference``.
 """
 
-try:
-    from crnn_ctc.cli.inference import run
-except ModuleNotFoundError as err:  # a checkout where the toolkit is not installed yet
-    hint = "install the toolkit first: pip install -r requirements.txt -e ."
-    raise SystemExit(f"{err}: {hint}") from err
+import runpy
 
-if __name__ == "__main__":
-    run()
+runpy.run_module("crnn_ctc.cli.inference", run_name="__main__", alter_sys=True)

@@ -15,13 +15,39 @@ installed with the package (pyproject.toml [project.scripts]):
 May import every other subpackage; nothing imports it.
 """
 
+import importlib
 import sys
 
-from absl import app
+from absl import app, flags
 
 
-def run_tool(main, doc: str) -> None:
-    """``app.run(main)`` with the tool module's docstring as the ``--help`` text (absl reads
-    the docstring of ``__main__``, which is a launcher here)."""
+def run_tool(main, doc: str, module: str = "__main__") -> None:
+    """``app.run(main)`` with the tool's docstring and flags as the ``--help`` text: absl shows
+    the docstring of ``__main__`` and the flags defined by it, and under a console command
+    ``__main__`` is the launcher, not the tool ``module``."""
     sys.modules["__main__"].__doc__ = doc
+    if module != "__main__":
+        for flag in flags.FLAGS.flags_by_module_dict().get(module, []):
+            flags.FLAGS.register_flag_by_module(sys.argv[0], flag)
     app.run(main)
+
+
+def _command(module: str):
+    """The console command of tool ``module``: imports it (its flags) only when it runs."""
+
+    def run() -> None:
+        tool = importlib.import_module(f"crnn_ctc.cli.{module}")
+        run_tool(tool.main, tool.__doc__, tool.__name__)
+
+    run.__name__ = f"run_{module}"
+    return run
+
+
+run_create_tfrecord = _command("create_tfrecord")
+run_generate_synthetic = _command("generate_synthetic")
+run_train = _command("train")
+run_eval = _command("eval")
+run_export = _command("export")
+run_inference = _command("inference")
+run_serving_client = _command("serving_client")
+run_demo = _command("demo")

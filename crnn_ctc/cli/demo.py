@@ -150,10 +150,5 @@ def _summary(work: str, eval_json: str, sheet: str, steps: dict) -> None:
     print(f"SavedModel:     {os.path.join(work, 'export')} (serving: docs/serving.md)")
 
 
-def run():
-    """Console entry point."""
-    run_tool(main, __doc__)
-
-
 if __name__ == "__main__":
-    run()
+    run_tool(main, __doc__)

@@ -36,10 +36,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from crnn_ctc.serve import (
-        export,  # noqa: PLC0415 (TensorFlow loads after flag parsing)
-        graph,
-    )
+    from crnn_ctc.serve import export, graph  # noqa: PLC0415 (TensorFlow loads after flag parsing)
     from crnn_ctc.train import checkpoints
 
     try:
@@ -66,10 +63,5 @@ def main(argv):
     return 0
 
 
-def run():
-    """Console entry point."""
-    run_tool(main, __doc__)
-
-
 if __name__ == "__main__":
-    run()
+    run_tool(main, __doc__)

@@ -56,12 +56,7 @@ def main(argv):
     if out and not out.endswith((".jsonl", ".csv")):
         raise app.UsageError(f"--output_file must end in .jsonl or .csv, not {out}")
     from crnn_ctc.data import image_files
-    from crnn_ctc.serve import (
-        graph,  # noqa: PLC0415 (TF after flags)
-        pretrained,
-        recognizer,
-        versions,
-    )
+    from crnn_ctc.serve import graph, pretrained, recognizer, versions  # noqa: PLC0415 (TF after flags)
 
     try:
         model_dir = pretrained.model_dir(FLAGS.model_dir)
@@ -98,10 +93,5 @@ def main(argv):
     return 0
 
 
-def run():
-    """Console entry point."""
-    run_tool(main, __doc__)
-
-
 if __name__ == "__main__":
-    run()
+    run_tool(main, __doc__)

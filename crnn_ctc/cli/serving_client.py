@@ -106,10 +106,5 @@ def send(predict, paths: list[str]):
         yield from send(predict, [path])
 
 
-def run():
-    """Console entry point."""
-    run_tool(main, __doc__)
-
-
 if __name__ == "__main__":
-    run()
+    run_tool(main, __doc__)

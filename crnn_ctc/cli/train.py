@@ -71,10 +71,7 @@ def main(argv):
     explicit = {name: FLAGS[name].value for name in HELP if FLAGS[name].present}
     try:
         cfg = config.override(presets.get(FLAGS.preset), explicit)
-        from crnn_ctc.train import (
-            finetune,  # noqa: PLC0415 (TensorFlow after flag checks)
-            loop,
-        )
+        from crnn_ctc.train import finetune, loop  # noqa: PLC0415 (TensorFlow after flag checks)
 
         if FLAGS.init_from:
             cfg = finetune.model_config(cfg, FLAGS.init_from, frozenset(explicit))
@@ -87,10 +84,5 @@ def main(argv):
     return 0
 
 
-def run():
-    """Console entry point."""
-    run_tool(main, __doc__)
-
-
 if __name__ == "__main__":
-    run()
+    run_tool(main, __doc__)

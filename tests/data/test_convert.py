@@ -73,6 +73,10 @@ def messy(tmp_path):
     write_file(tmp_path / "bad/truncated.jpg", word_image("truncated", (300, 80))[:700])
     write_file(tmp_path / "bad/corrupt.jpg", b"\xff\xd8\xff\xe0" + os.urandom(500))
     write_file(tmp_path / "bad/text.jpg", b"I am not an image\n")
+    for fmt in ("TIFF", "WEBP"):  # Pillow reads them; the serving graph does not
+        buf = io.BytesIO()
+        Image.new("RGB", (90, 30), "white").save(buf, fmt)
+        write_file(tmp_path / f"bad/word.{fmt.lower()}", buf.getvalue())
     os.makedirs(tmp_path / "bad/folder.jpg")
     write_file(tmp_path.parent / "outside.jpg", word_image("outside"))
     lines = [
@@ -104,6 +108,8 @@ def messy(tmp_path):
         (b"good/plate.jpg a\x01b", None, "control_character"),
         (b"good/spaces.jpg AT HIGH", "AT HIGH", None),
         ("good/plate.jpg 서울12가3456".encode(), "서울12가3456", None),
+        (b"bad/word.tiff tiff", None, "unsupported_format"),
+        (b"bad/word.webp webp", None, "unsupported_format"),
     ]
     data = b"\xef\xbb\xbf" + b"\n".join(line for line, _, _ in lines)  # no final line end
     (tmp_path / "image_list.txt").write_bytes(data)
@@ -140,6 +146,7 @@ def test_every_bad_input_is_skipped_with_its_reason(messy):
     assert "outside" not in {r[2] for r in records.values()}
     counts = summary["skipped"]
     assert counts["corrupt_image"] == 2 and counts["duplicate"] == 2
+    assert counts["unsupported_format"] == 2  # TIFF and WebP: serving could not read them
     assert sum(counts.values()) == len(bad)
 
 
