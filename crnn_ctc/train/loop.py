@@ -143,6 +143,9 @@ def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=cfg.batch_size)
             scaled = optimizer.scale_loss(loss) if mixed else loss
         grads = tape.gradient(scaled, variables)
+        if cfg.clip_norm > 0:
+            limit = cfg.clip_norm * (optimizer.dynamic_scale if mixed else 1.0)  # scaled units
+            grads = clip_global_gradient(grads, limit)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, tf.reduce_sum(1 - tf.cast(feasible, tf.int32))
 
@@ -162,6 +165,21 @@ def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool)
         )
 
     return train_step
+
+
+def clip_global_gradient(grads, clip_norm):
+    """Per-replica gradients -> the same share of the GLOBAL gradient clipped to ``clip_norm``.
+
+    The global gradient (the sum over replicas) is all-reduced first and clipped by its norm;
+    each replica then hands 1/R of it to the optimizer, whose own all-reduce sums them back, so
+    the update does not depend on the number of replicas. Costs one more all-reduce when R > 1.
+    Under mixed float16, ``clip_norm`` is given in loss-scaled units (the optimizer unscales)."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync
+    if replicas > 1:
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+    clipped, _ = tf.clip_by_global_norm(grads, clip_norm)
+    return [g / replicas for g in clipped] if replicas > 1 else clipped
 
 
 def _writers(out_dir: str, chief: bool) -> dict:

@@ -41,11 +41,12 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 def make_optimizer(cfg: Config, total: int, mixed: bool):
     schedule = WarmupSchedule(cfg.learning_rate, cfg.warmup_steps, total, cfg.lr_schedule)
-    clip = {"global_clipnorm": cfg.clip_norm} if cfg.clip_norm > 0 else {}
+    # No clipnorm here: Keras clips each replica's gradient before the cross-replica sum, so
+    # the clip would depend on the replica count. loop.make_train_step clips the summed one.
     if cfg.weight_decay > 0:
-        opt = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, **clip)
+        opt = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
     else:
-        opt = keras.optimizers.Adam(schedule, **clip)
+        opt = keras.optimizers.Adam(schedule)
     return keras.optimizers.LossScaleOptimizer(opt) if mixed else opt
 
 
