@@ -76,22 +76,25 @@ def read_info(data_dir: str) -> DatasetInfo:
 
 
 def _files_dataset(files, training: bool, seed: int, input_context):
+    """Serialized records of this input pipeline's share of ``files``.
+
+    With at least as many files as pipelines (workers), each takes its own files. With fewer,
+    every pipeline reads all files one after the other in the same order and keeps every n-th
+    record: the shard comes before anything shuffled or interleaved in parallel, so the shares
+    partition the records exactly (the record shuffle buffer after it mixes each share)."""
     ds = tf.data.Dataset.from_tensor_slices(files)
-    shard_records = False
-    if input_context and input_context.num_input_pipelines > 1:
-        if len(files) >= input_context.num_input_pipelines:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-        else:  # fewer files than workers: every worker reads all, keeps its share of records
-            shard_records = True
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    if pipelines > 1:
+        if len(files) < pipelines:
+            records = tf.data.TFRecordDataset(ds)  # sequential: the same order on every worker
+            return records.shard(pipelines, input_context.input_pipeline_id)
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     # Evaluation reads files one after the other, in order; training interleaves them.
     parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": False} if training else {}
     cycle = min(len(files), 8) if training else 1
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle, **parallel)
-    if shard_records:
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    return ds
+    return ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle, **parallel)
 
 
 def parse_fn(image_size: tuple[int, int], training: bool, augment: bool):
