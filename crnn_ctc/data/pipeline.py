@@ -1,6 +1,6 @@
 """The tf.data input pipeline over the converter's TFRecords.
 
-    info = read_info("tfrecords/")                     # dataset.json + charset.txt, checked
+    info = dataset_info.read_info("tfrecords/")        # image size, charset, record counts
     ds = build_dataset("tfrecords/", "train", (32, 100), training=True, batch_size=64)
     for batch in ds:  # {"image": (B, H, W, 3) float32 in [-1, 1], "labels": (B, T) int32,
         ...           #  "label_length": (B,), "text": (B,) string, "path": (B,) string}
@@ -14,29 +14,15 @@ infeasible label from a feasible one.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
-import json
 import os
 
 import tensorflow as tf
 
 from crnn_ctc.data import augment as augment_lib
 from crnn_ctc.data import ctc_steps, record_parser
-from crnn_ctc.data.charset import Charset
 from crnn_ctc.data.image_tf import to_model_input
 from crnn_ctc.data.record_schema import SHARD_RE
-from crnn_ctc.data.splits import SPLITS
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-    data_dir: str
-    charset: Charset
-    charset_file: str
-    image_height: int
-    image_width: int
-    records: dict  # split -> number of records (0 when dataset.json is absent)
 
 
 def shard_files(data_dir: str, split: str) -> list[str]:
@@ -48,31 +34,6 @@ def shard_files(data_dir: str, split: str) -> list[str]:
             "write them with tools/create_tfrecord.py --data_dir"
         )
     return files
-
-
-def read_info(data_dir: str) -> DatasetInfo:
-    """The folder's charset.txt and dataset.json (image size, record counts)."""
-    charset_file = os.path.join(data_dir, "charset.txt")
-    if not os.path.isfile(charset_file):
-        raise FileNotFoundError(
-            f"{charset_file} not found: --data_dir must be a folder written by create_tfrecord.py"
-        )
-    charset = Charset.from_file(charset_file)
-    meta_file = os.path.join(data_dir, "dataset.json")
-    meta = {}
-    if os.path.isfile(meta_file):
-        with open(meta_file, encoding="utf-8") as f:
-            meta = json.load(f)
-    image = meta.get("image", {})
-    splits = meta.get("splits", {})
-    return DatasetInfo(
-        data_dir=data_dir,
-        charset=charset,
-        charset_file=charset_file,
-        image_height=int(image.get("height", 32)),
-        image_width=int(image.get("width", 100)),
-        records={s: int(splits.get(s, {}).get("records", 0)) for s in SPLITS},
-    )
 
 
 def _files_dataset(files, training: bool, seed: int, input_context):

@@ -13,7 +13,7 @@ import time
 
 from absl import logging
 
-from crnn_ctc.data import pipeline
+from crnn_ctc.data import dataset_info, pipeline
 from crnn_ctc.evaluate import contact_sheet, evaluation
 from crnn_ctc.model import trained
 
@@ -48,7 +48,7 @@ def run(cfg: EvalConfig) -> dict:
     protocol = {"case_sensitive": cfg.case_sensitive, "alnum_only": cfg.alnum_only}
     sets: dict = {}
     if cfg.data_dir:
-        info = pipeline.read_info(cfg.data_dir)
+        info = dataset_info.read_info(cfg.data_dir)
         if info.charset != charset:
             raise ValueError(
                 f"charset mismatch: {cfg.model_dir}/config.json has {len(charset)} symbols, "

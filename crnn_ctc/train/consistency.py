@@ -11,7 +11,7 @@ import os
 
 from absl import logging
 
-from crnn_ctc.data.pipeline import DatasetInfo
+from crnn_ctc.data.dataset_info import DatasetInfo
 from crnn_ctc.model.config import model_dict
 from crnn_ctc.model.folder import CONFIG_FILE, load_config
 from crnn_ctc.train.config import Config

@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from crnn_ctc.data import pipeline
+from crnn_ctc.data import dataset_info, pipeline
 from crnn_ctc.data.dataset_files import write_json
 from crnn_ctc.evaluate import evaluation
 from crnn_ctc.model import crnn, ctc_loss
@@ -52,7 +52,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     """Trains (or resumes) until ``total_steps``; returns the last validation metrics.
     ``init_from``: a trained model's folder to start from (finetune.py), fresh runs only."""
     strategy = make_strategy()
-    info = pipeline.read_info(data_dir)
+    info = dataset_info.read_info(data_dir)
     cfg = resolve_config(cfg, info, explicit)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:

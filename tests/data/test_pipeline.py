@@ -1,10 +1,12 @@
 """The tf.data pipeline over converter output: batches, labels, augmentation, sharding."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from crnn_ctc.data import augment, pipeline
+from crnn_ctc.data import augment, dataset_info, pipeline
 from crnn_ctc.train import config, presets
 from tests.conftest import WORDS, convert_words, read_records
 
@@ -130,13 +132,13 @@ def test_input_pipelines_split_the_records(words32):
 
 def test_missing_files_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="charset.txt not found.*create_tfrecord.py"):
-        pipeline.read_info(str(tmp_path))
+        dataset_info.read_info(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no validation-NNNNN-of-NNNNN.tfrecord files"):
         pipeline.shard_files(str(tmp_path), "validation")
 
 
 def test_read_info(words32):
-    info = pipeline.read_info(words32)
+    info = dataset_info.read_info(words32)
     assert (info.image_height, info.image_width) == (32, 100)
     assert info.records == {"train": 32, "validation": 0}
     assert len(info.charset) == len(set("".join(WORDS)))
@@ -159,3 +161,36 @@ def test_fewer_files_than_workers_partition_the_records(tmp_path, training):
         seen.append(set(paths))
     assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
     assert len(seen[0] | seen[1] | seen[2]) == len(WORDS)
+
+
+def test_a_conversion_on_two_machines_is_read_from_its_task_reports(tmp_path):
+    """2 tasks at 64x128 write dataset.task-*.json only: training reads the image size and
+    the summed record counts from them; a missing or disagreeing report is an error naming it."""
+    from crnn_ctc.data import convert
+    from tests.conftest import make_words_dir
+
+    anno = make_words_dir(tmp_path, WORDS)
+    out = tmp_path / "tfrecords"
+    for task in range(2):
+        convert.convert(convert.ConvertConfig(
+            image_dir=str(tmp_path), anno_file=str(anno), data_dir=str(out), num_workers=1,
+            progress=False, num_shards=2, image_height=64, image_width=128,
+            validation_split_fraction=0.25, task_index=task, num_tasks=2))
+    assert not (out / "dataset.json").exists()
+    info = dataset_info.read_info(str(out))
+    assert (info.image_height, info.image_width) == (64, 128)
+    assert sum(info.records.values()) == len(WORDS) and info.records["validation"] > 0
+    batch = next(iter(pipeline.build_dataset(str(out), "train", (64, 128), False, 4)))
+    assert batch["image"].shape == (4, 64, 128, 3)
+    second = out / "dataset.task-00001-of-00002.json"
+    report = json.loads(second.read_text())
+    second.write_text(json.dumps({**report, "image": {**report["image"], "height": 32}}))
+    with pytest.raises(ValueError, match=r"dataset.task-00001-of-00002.json and "
+                       r"dataset.task-00000-of-00002.json disagree on image"):
+        dataset_info.read_info(str(out))
+    second.unlink()
+    with pytest.raises(FileNotFoundError, match="dataset.task-00001-of-00002.json missing"):
+        dataset_info.read_info(str(out))
+    (out / "dataset.task-00000-of-00002.json").unlink()
+    with pytest.raises(FileNotFoundError, match="dataset.json not found"):
+        dataset_info.read_info(str(out))
