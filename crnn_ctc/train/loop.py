@@ -35,7 +35,7 @@ from crnn_ctc.train import config as config_lib
 from crnn_ctc.train import finetune
 from crnn_ctc.train.checkpoints import Managers, restore_best_score
 from crnn_ctc.train.consistency import check_model_dir, resolve_config
-from crnn_ctc.train.optimizer import make_optimizer
+from crnn_ctc.train.optimizer import make_optimizer, make_schedule
 from crnn_ctc.train.strategy import is_chief, make_strategy, set_precision, worker_dir
 
 
@@ -69,16 +69,19 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
 
     with strategy.scope():
         model = crnn.build_crnn(cfg, charset.num_classes)
-        optimizer = make_optimizer(cfg, steps, mixed)
+        schedule = make_schedule(cfg, steps)
+        optimizer = make_optimizer(cfg, schedule, mixed)
         optimizer.build(model.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     best = tf.Variable(-1.0, dtype=tf.float32, trainable=False, name="best_word_accuracy")
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, best=best,
+                               schedule=schedule.state)
     managers = Managers(ckpt, out_dir)
     manager, best_manager = managers.latest, managers.best
     if manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
+        _retarget_schedule(schedule, int(step), steps, cfg.learning_rate)
     elif init_from:
         summary = finetune.initialize(model, cfg, charset, init_from)
         if chief:
@@ -129,6 +132,19 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         if s % cfg.save_every == 0 or s == steps:
             manager.save(checkpoint_number=s)
     return {"step": int(step), "best_word_accuracy": float(best), **last_metrics}
+
+
+def _retarget_schedule(schedule, start: int, steps: int, peak: float) -> None:
+    rate = schedule.retarget(start, steps)
+    if rate is None:
+        return
+    logging.info("the run now ends at step %d: the learning rate continues from %.3g at step %d "
+                 "and decays over the %d steps left (no jump back up)", steps, rate, start,
+                 max(steps - start, 0))
+    if rate < 0.01 * peak:
+        logging.warning("the schedule had already decayed to %.3g (peak %.3g): the extension "
+                        "trains at about that rate. For a new schedule, fine-tune this run into "
+                        "a new folder: --init_from <this --model_dir>", rate, peak)
 
 
 def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool):

@@ -81,3 +81,29 @@ def test_learning_rate_schedule(kind, step, lr):
     from crnn_ctc.train.optimizer import WarmupSchedule
 
     assert float(WarmupSchedule(1.0, 10, 110, kind)(step)) == pytest.approx(lr, abs=1e-6)
+
+
+@pytest.mark.parametrize("kind, step, lr", [
+    ("cosine", 50, 0.5), ("cosine", 125, 0.25), ("cosine", 200, 0.0), ("cosine", 250, 0.0),
+    ("exponential", 50, 0.1 ** 0.5), ("exponential", 100, 0.1 ** 0.75),
+    ("exponential", 150, 0.1), ("constant", 150, 1.0),
+])
+def test_a_changed_step_count_continues_the_rate(kind, step, lr):
+    """Resumed at step 50 of 100, now ending at 150 (exponential, constant) or 200 (cosine):
+    the rate goes on from where it was and decays over the steps left, no jump."""
+    from crnn_ctc.train.optimizer import WarmupSchedule
+
+    schedule = WarmupSchedule(1.0, 0, 100, kind)
+    before = float(schedule(50))
+    assert schedule.retarget(50, 200 if kind == "cosine" else 150) == pytest.approx(before)
+    assert float(schedule(50)) == pytest.approx(before)
+    assert float(schedule(step)) == pytest.approx(lr, abs=1e-6)
+    assert schedule.retarget(50, 200 if kind == "cosine" else 150) is None  # nothing changed
+
+
+def test_retarget_during_warmup_keeps_the_warmup():
+    from crnn_ctc.train.optimizer import WarmupSchedule
+
+    schedule = WarmupSchedule(1.0, 10, 100, "cosine")
+    assert schedule.retarget(4, 200) is None
+    assert float(schedule(4)) == pytest.approx(0.5) and float(schedule(105)) == pytest.approx(0.5)

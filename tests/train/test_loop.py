@@ -143,6 +143,27 @@ def test_folders_that_disagree_are_refused(split_data, tmp_path, monkeypatch):
         loop.train(cfg, split_data, str(tmp_path / "three"))
 
 
+def test_extending_a_run_does_not_raise_the_learning_rate(split_data, tmp_path):
+    """A run of 6 steps (exponential decay), then the same command with --max_train_steps 12:
+    the rate goes on down from where it ended instead of jumping back up the new curve."""
+    run = str(tmp_path / "run")
+    cfg = config.override(presets.small(), {**QUICK, "max_train_steps": 6, "warmup_steps": 0,
+                                            "lr_schedule": "exponential"})
+    loop.train(cfg, split_data, run)
+    loop.train(config.override(cfg, {"max_train_steps": 12}), split_data, run)
+    by_step = {}  # two event files, one per run: order the values by step
+    for path in glob.glob(os.path.join(run, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for v in event.summary.value:
+                if v.tag == "learning_rate":
+                    by_step[event.step] = float(tf.make_ndarray(v.tensor))
+    assert sorted(by_step) == list(range(1, 13))
+    lr = [by_step[s] for s in sorted(by_step)]
+    assert all(b <= a * (1 + 1e-6) for a, b in zip(lr[:-1], lr[1:], strict=True)), lr  # never up
+    # The first run ended at the end rate (peak / 10), so the extension stays there.
+    assert lr[5:] == pytest.approx([0.1 * cfg.learning_rate] * 7, rel=1e-5)
+
+
 def test_infeasible_labels_are_counted_and_mixed_precision_runs(tmp_path):
     data = convert_words(tmp_path, ["aaaaaaaaaa", "abc", "ab", "bca"], image_width=40,
                          max_label_length=30)  # 10 a's need 19 steps; 40 px gives 10
