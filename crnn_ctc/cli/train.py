@@ -34,13 +34,14 @@ HELP = {
     "max_train_steps": "stop after this many steps (ignored when --num_epochs > 0)",
     "num_epochs": "train for this many passes over the train split instead",
     "eval_every": "validate (and keep the best checkpoint) every N steps",
+    "eval_batches": "validation batches per evaluation (0 = the whole validation split)",
     "save_every": "checkpoint every N steps",
     "log_every": "log loss / learning rate / images/s every N steps",
     "augment": "augment training images (warp, blur, noise, colour, JPEG quality)",
     "shuffle_buffer": "records in the shuffle buffer",
     "mixed_precision": "auto (on with a GPU) | on | off",
     "jit_compile": "compile the train step with XLA",
-    "seed": "data order seed",
+    "seed": "seed of the initial weights, dropout, augmentation and data order",
 }
 
 flags.DEFINE_string("data_dir", None, "folder with {train,validation}-*.tfrecord and charset.txt")

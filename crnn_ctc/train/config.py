@@ -34,13 +34,14 @@ class Config(ModelConfig):
     max_train_steps: int = 100_000  # ignored when num_epochs > 0
     num_epochs: float = 0.0
     eval_every: int = 2000
+    eval_batches: int = 0  # validation batches per evaluation (0 = the whole split)
     save_every: int = 1000
     log_every: int = 100
     augment: bool = False
     shuffle_buffer: int = 10_000
     mixed_precision: str = "auto"  # auto = on with a GPU
     jit_compile: bool = False
-    seed: int = 0
+    seed: int = 0  # weights, dropout and augmentation (keras.utils.set_random_seed); data order
 
     def __post_init__(self):
         super().__post_init__()
@@ -50,6 +51,7 @@ class Config(ModelConfig):
         for name in ("batch_size", "eval_every", "save_every", "log_every"):
             check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
         check(self.learning_rate > 0, "learning_rate", self.learning_rate, "> 0")
+        check(self.eval_batches >= 0, "eval_batches", self.eval_batches, ">= 0 (0 = all)")
 
 
 def override(cfg: Config, values: Mapping[str, object]) -> Config:

@@ -67,6 +67,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     steps = total_steps(cfg, info.records["train"])
     charset = info.charset
 
+    keras.utils.set_random_seed(cfg.seed)  # initial weights, dropout, augmentation
     with strategy.scope():
         model = crnn.build_crnn(cfg, charset.num_classes)
         schedule = make_schedule(cfg, steps)
@@ -108,18 +109,17 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     iterator = iter(train_ds)
     last_metrics: dict = {}
     window = {"loss": 0.0, "n": 0, "bad": 0, "t": time.perf_counter(), "images": 0}
-    while int(step) < steps:
+    for s in range(start + 1, steps + 1):
         loss, bad = train_step(iterator)
         step.assign_add(1)
-        s = int(step)
-        window["loss"] += float(loss)
+        # Summed on the device: the host waits for the steps only when a window is logged, so
+        # an accelerator can run ahead of the Python loop.
+        window["loss"] = window["loss"] + loss
+        window["bad"] = window["bad"] + bad
         window["n"] += 1
-        window["bad"] += int(bad)
         window["images"] += cfg.batch_size
-        if not math.isfinite(float(loss)) and not mixed:
-            raise FloatingPointError(f"non-finite loss {float(loss)} at step {s}")
         if s % cfg.log_every == 0 or s == steps:
-            _log_window(window, s, optimizer, writers["train"], progress)
+            _log_window(window, s, optimizer, writers["train"], progress, check_finite=not mixed)
         if s % cfg.eval_every == 0 or s == steps:
             last_metrics = _validate(model, cfg, data_dir, charset, s, writers, chief)
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
@@ -205,9 +205,12 @@ def _writers(out_dir: str, chief: bool) -> dict:
             for k in ("train", "validation")}
 
 
-def _log_window(window: dict, s: int, optimizer, writer, progress) -> None:
+def _log_window(window: dict, s: int, optimizer, writer, progress, check_finite: bool) -> None:
+    loss = float(window["loss"]) / window["n"]  # the one host read of the window's losses
+    window["bad"] = int(window["bad"])
     elapsed = max(time.perf_counter() - window["t"], 1e-9)
-    loss = window["loss"] / window["n"]
+    if check_finite and not math.isfinite(loss):
+        raise FloatingPointError(f"non-finite loss {loss} in the steps up to {s}")
     rate = window["images"] / elapsed
     lr = float(optimizer.learning_rate)
     with writer.as_default(step=s):
@@ -234,7 +237,8 @@ def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: 
                                     training=False, batch_size=cfg.batch_size)
     except FileNotFoundError:
         return {}  # a set converted with --validation_split_fraction 0
-    result = evaluation.evaluate(model, ds, charset)["metrics"]
+    # eval_batches bounds it, so a huge validation split does not stall the other workers.
+    result = evaluation.evaluate(model, ds, charset, max_batches=cfg.eval_batches)["metrics"]
     with writers["validation"].as_default(step=s):
         tf.summary.scalar("word_accuracy", result["word_accuracy"])
         tf.summary.scalar("cer", result["cer"])
