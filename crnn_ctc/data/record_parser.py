@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from crnn_ctc.data import image_tf
 from crnn_ctc.data.record_schema import FORMAT, IDS, IMAGE, PATH, TEXT
 
 
@@ -24,7 +25,8 @@ def parse_example(serialized, image_shape: tuple[int, int]) -> dict:
     """One serialized record -> {"image": uint8 (H, W, 3), "label_ids": int32 (L,),
     "text": string, "path": string}. Works eagerly and inside ``tf.data.Dataset.map``."""
     feats = tf.io.parse_single_example(serialized, feature_spec())
-    image = tf.io.decode_image(feats[IMAGE], channels=3, expand_animations=False)
+    # The serving graph's decoder (JPEG with the accurate DCT), so training sees its pixels.
+    image = image_tf.decode_image_tf(feats[IMAGE])
     image = tf.ensure_shape(image, (*image_shape, 3))
     return {
         "image": image,
