@@ -37,8 +37,6 @@ from crnn_ctc.data.formats import (
     unsupported_detail,
 )
 
-Image.MAX_IMAGE_PIXELS = None  # load_rgb applies its own limit, before decoding
-
 
 class ImageError(ValueError):
     """An image that cannot be used; ``reason`` is a short code for reports."""
@@ -126,6 +124,8 @@ def _load_pillow(data: bytes, max_pixels: int) -> np.ndarray:
                 if width == 0 or height == 0:
                     raise ImageError(CORRUPT_IMAGE, f"image has size {width}x{height}")
                 return np.ascontiguousarray(_to_rgb(im))
+    except Image.DecompressionBombError as err:  # Pillow's own limit, when max_pixels is above it
+        raise ImageError(IMAGE_TOO_LARGE, str(err)) from err
     except UnidentifiedImageError as err:
         fmt = sniff_format(data)
         if fmt:  # a known header with broken contents: corrupt, not "some other file"

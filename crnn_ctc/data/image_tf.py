@@ -58,12 +58,34 @@ def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
             default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
             exclusive=False,
         )
+    # A GIF decodes every frame (TensorFlow has no first-frame decoder), so a small file of
+    # thousands of frames would allocate frames x width x height. Every frame starts with an
+    # image separator byte (0x2C), so their count bounds the frames before anything is decoded
+    # (it can over-count: a big single-frame GIF may be refused; send it as PNG).
+    frames = tf.where(is_gif, _gif_frame_bound(image_bytes), tf.constant(1, tf.int64))
     message = tf.strings.format(
-        "image too large: {}x{} pixels, the limit is {}", (width, height, max_pixels)
+        "image too large: {}x{} pixels x up to {} frames, the limit is {} pixels",
+        (width, height, frames, max_pixels),
     )
-    check = tf.debugging.Assert(width * height <= max_pixels, [message])
+    check = tf.debugging.Assert(width * height * frames <= max_pixels, [message])
     with tf.control_dependencies([check]):
         return tf.identity(image_bytes)
+
+
+def _gif_frame_bound(image_bytes):
+    """An upper bound on a GIF's frames: its 0x2C bytes after the 13-byte header."""
+    data = tf.io.decode_raw(image_bytes, tf.uint8)[13:]
+    return tf.maximum(tf.reduce_sum(tf.cast(tf.equal(data, 0x2C), tf.int64)), 1)
+
+
+def check_pixels_tf(images, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """A decoded batch (B, h, w, 3) -> the same, once h x w is at most ``max_pixels``."""
+    shape = tf.cast(tf.shape(images), tf.int64)
+    message = tf.strings.format("image too large: {}x{} pixels, the limit is {}",
+                                (shape[2], shape[1], max_pixels))
+    check = tf.debugging.Assert(shape[1] * shape[2] <= max_pixels, [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
 
 
 def decode_image_tf(image_bytes):

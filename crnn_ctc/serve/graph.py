@@ -105,7 +105,7 @@ class CrnnServing(tf.Module):
         return self._recognize(images)
 
     def _predict_images(self, images):
-        images = _non_empty(images, "images")
+        images = image_tf.check_pixels_tf(_non_empty(images, "images"), self._decoder.max_pixels)
         return self._recognize(image_tf.resize_tf(images, self._height, self._width))
 
     def _recognize(self, images):

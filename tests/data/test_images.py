@@ -144,3 +144,52 @@ def test_fast_jpeg_path_equals_pillow():
     fast = image_np.load_rgb(data)
     slow = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     assert np.array_equal(fast, slow)
+
+
+def _many_frame_gif(frames: int, size=(300, 300)) -> bytes:
+    """``frames`` frames that differ by one pixel: a small file (each frame stores only its
+    changed pixel) that a full decode would expand to frames x 300 x 300 x 3 bytes."""
+    base = Image.new("P", size, 0)
+    base.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    images = []
+    for i in range(frames):
+        im = base.copy()
+        im.putpixel((i % size[0], (i // size[0]) % size[1]), 1)
+        images.append(im)
+    buf = io.BytesIO()
+    images[0].save(buf, "GIF", save_all=True, append_images=images[1:], duration=10)
+    return buf.getvalue()
+
+
+def test_a_gif_frame_bomb_is_refused_before_decoding():
+    import time
+
+    bomb = _many_frame_gif(3000)
+    assert len(bomb) < 400_000  # 3000 x 300 x 300 x 3 = 810 MB if every frame were decoded
+    start = time.perf_counter()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"300x300 pixels x up to \d+ frames"):
+        image_tf.decode_image_tf(image_tf.check_image_tf(tf.constant(bomb)))
+    assert time.perf_counter() - start < 5.0
+    few = _many_frame_gif(3)  # an ordinary animated GIF still reads (its first frame)
+    image = image_tf.decode_image_tf(image_tf.check_image_tf(tf.constant(few)))
+    assert image.shape == (300, 300, 3)
+    assert image_np.load_rgb(few).shape == (300, 300, 3)
+
+
+def test_decoded_batches_get_the_pixel_limit():
+    images = tf.zeros((2, 50, 60, 3), tf.uint8)
+    assert image_tf.check_pixels_tf(images, 3000).shape == (2, 50, 60, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="image too large: 60x50 pixels"):
+        image_tf.check_pixels_tf(images, 2999)
+
+
+def test_pillow_keeps_its_decompression_bomb_guard():
+    """Importing the toolkit does not switch Pillow's guard off for the whole process."""
+    import subprocess
+    import sys
+
+    code = ("from PIL import Image; default = Image.MAX_IMAGE_PIXELS; "
+            "import crnn_ctc.data.image_np, crnn_ctc.data.convert; "
+            "print(default is not None and Image.MAX_IMAGE_PIXELS == default)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
