@@ -24,6 +24,10 @@ from crnn_ctc.data import ctc_steps, record_parser
 from crnn_ctc.data.image_tf import to_model_input
 from crnn_ctc.data.record_schema import SHARD_RE
 
+# Training reads in parallel and takes elements as they are ready (faster; the order varies from
+# run to run). True keeps the order fixed for a given seed, at some speed.
+DETERMINISTIC = False
+
 
 def shard_files(data_dir: str, split: str) -> list[str]:
     files = sorted(glob.glob(os.path.join(data_dir, f"{split}-*-of-*.tfrecord")))
@@ -53,7 +57,8 @@ def _files_dataset(files, training: bool, seed: int, input_context):
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     # Evaluation reads files one after the other, in order; training interleaves them.
-    parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": False} if training else {}
+    parallel = ({"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": DETERMINISTIC}
+                if training else {})  # fmt: skip
     cycle = min(len(files), 8) if training else 1
     return ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle, **parallel)
 
@@ -109,7 +114,7 @@ def build_dataset(
     ds = ds.map(
         parse_fn(image_size, training, augment),
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=not training,
+        deterministic=DETERMINISTIC or not training,
     )
     ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(_finish_fn(training and augment), num_parallel_calls=tf.data.AUTOTUNE)
