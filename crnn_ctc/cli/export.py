@@ -23,7 +23,10 @@ flags.DEFINE_enum("decoder", "beam", ["beam", "greedy"], "CTC decoding inside th
 flags.DEFINE_integer("beam_width", 10, "beam width of --decoder beam")
 flags.DEFINE_integer("top_paths", 1, "texts per image; > 1 adds the texts/scores outputs")
 flags.DEFINE_integer("max_pixels", 4096 * 4096,
-                     "images whose header says more pixels are refused (INVALID_ARGUMENT)")
+                     "images whose header says more pixels are refused (error output)")
+flags.DEFINE_bool("hard_errors", False, "fail the whole request with INVALID_ARGUMENT when an "
+                  "image is bad, instead of answering it with text '', score -inf and its "
+                  "reason in the 'error' output (the rest of the batch read)")
 flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
                   "into --export_dir, so it is a training folder too: eval and --init_from "
                   "read it (how models/crnn_en is made)")
@@ -41,7 +44,7 @@ def main(argv):
 
     try:
         decoder = graph.Decoder(FLAGS.decoder, FLAGS.beam_width, FLAGS.top_paths,
-                                 FLAGS.max_pixels)  # fmt: skip
+                                FLAGS.max_pixels, FLAGS.hard_errors)
         sizes = tuple(int(s) for s in FLAGS.warmup_batch_sizes)
     except ValueError as err:
         raise app.UsageError(str(err)) from err

@@ -89,14 +89,16 @@ def main(argv):
 
 
 def send(predict, paths: list[str]):
-    """Yields (path, row, None) or (path, None, error). One bad image fails its whole request
-    (TF Serving answers INVALID_ARGUMENT), so a failed request is retried image by image."""
+    """Yields (path, row, None) or (path, None, error). The model answers a bad image with its
+    reason in "error"; a request that fails as a whole (an export with --hard_errors, or from
+    before the error output) is retried image by image."""
     images = []
     for path in paths:
         with open(path, "rb") as f:
             images.append(f.read())
     try:
-        yield from ((p, row, None) for p, row in zip(paths, predict(images), strict=True))
+        for p, row in zip(paths, predict(images), strict=True):
+            yield (p, None, row["error"]) if row.get("error") else (p, row, None)
         return
     except (ValueError, OSError) as err:
         if len(paths) == 1:

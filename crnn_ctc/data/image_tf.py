@@ -21,10 +21,52 @@ def _be(b, i, n):
     return sum(b[i + k] * (256 ** (n - 1 - k)) for k in range(n))
 
 
-def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
-    """Scalar tf.string -> the same bytes, once they are known to be a JPEG, PNG, GIF or BMP of
-    at most ``max_pixels`` pixels; else InvalidArgumentError with the reason. The size comes
-    from the header, so an oversized image is refused before any pixel is decoded."""
+def _jpeg_size(image_bytes):
+    """(width, height) from a JPEG's frame header, found by walking the marker segments; (0, 0)
+    when there is none. Never raises (extract_jpeg_shape raises on a broken header)."""
+    n = tf.cast(tf.strings.length(image_bytes), tf.int64)
+
+    def byte(i):
+        return tf.cast(tf.io.decode_raw(tf.strings.substr(image_bytes, i, 1), tf.uint8)[0],
+                       tf.int64)
+
+    def be16(i):
+        return byte(i) * 256 + byte(i + 1)
+
+    def searching(i, w, h, done):
+        return tf.logical_and(tf.logical_not(done), i + 9 <= n)
+
+    def step(i, w, h, done):
+        marker = byte(i + 1)
+        sof = tf.logical_and(tf.equal(byte(i), 0xFF),
+                             tf.reduce_any(tf.equal(marker, tf.constant(_SOF, tf.int64))))
+        w = tf.where(sof, be16(i + 7), w)
+        h = tf.where(sof, be16(i + 5), h)
+        bad = tf.not_equal(byte(i), 0xFF)  # not on a marker: the walk is lost, stop
+        return i + 2 + be16(i + 2), w, h, sof | bad
+
+    zero = tf.constant(0, tf.int64)
+    _, w, h, _ = tf.while_loop(searching, step, (tf.constant(2, tf.int64), zero, zero,
+                                                 tf.constant(False)))  # fmt: skip
+    return w, h
+
+
+_SOF = [0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF]
+
+
+def jpeg_size_fast(image_bytes):
+    """(width, height) of a JPEG by TensorFlow's header parser: faster than the marker walk of
+    ``_jpeg_size``, but raises on a broken header (for callers that catch it, like serve.graph's
+    tf.data pipeline with ignore_errors)."""
+    shape = tf.cast(tf.io.extract_jpeg_shape(image_bytes), tf.int64)
+    return shape[1], shape[0]
+
+
+def image_problem_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS, jpeg_size=None):
+    """Scalar tf.string -> why it cannot be used ("" when it is a JPEG, PNG, GIF or BMP of at
+    most ``max_pixels`` pixels), from the header alone: nothing is decoded and nothing raises,
+    so one bad image in a batch costs only its own result. Corrupt pixel data is found when
+    decoding (serve.graph)."""
     # The first 26 bytes, zero-padded so that short input reads as an unknown format.
     head = tf.strings.join([tf.strings.substr(image_bytes, 0, 26), b"\0" * 26])
     b = tf.cast(tf.io.decode_raw(tf.strings.substr(head, 0, 26), tf.uint8), tf.int64)  # (26,)
@@ -32,13 +74,6 @@ def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
     is_png = tf.equal(tf.strings.substr(head, 0, 4), b"\x89PNG")
     is_gif = tf.equal(tf.strings.substr(head, 0, 4), b"GIF8")
     is_bmp = tf.equal(tf.strings.substr(head, 0, 2), b"BM")
-    known = tf.debugging.Assert(
-        is_jpeg | is_png | is_gif | is_bmp, ["image_bytes is not a JPEG, PNG, GIF or BMP image"]
-    )
-
-    def jpeg_size():  # parses markers up to the frame header; no pixel is decoded
-        shape = tf.cast(tf.io.extract_jpeg_shape(image_bytes), tf.int64)
-        return shape[1], shape[0]
 
     def bmp_size():  # BITMAPCOREHEADER (12 bytes) has 16-bit sizes; later headers signed 32-bit
         core = tf.equal(_le(b, 14, 4), 12)
@@ -47,27 +82,45 @@ def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
         h = tf.where(h >= 2**31, 2**32 - h, h)  # negative height: a top-down bitmap
         return w, h
 
-    with tf.control_dependencies([known]):
-        width, height = tf.case(
-            [
-                (is_jpeg, jpeg_size),
-                (is_png, lambda: (_be(b, 16, 4), _be(b, 20, 4))),
-                (is_gif, lambda: (_le(b, 6, 2), _le(b, 8, 2))),
-                (is_bmp, bmp_size),
-            ],
-            default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
-            exclusive=False,
-        )
+    width, height = tf.case(
+        [
+            (is_jpeg, lambda: (jpeg_size or _jpeg_size)(image_bytes)),
+            (is_png, lambda: (_be(b, 16, 4), _be(b, 20, 4))),
+            (is_gif, lambda: (_le(b, 6, 2), _le(b, 8, 2))),
+            (is_bmp, bmp_size),
+        ],
+        default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+        exclusive=False,
+    )
     # A GIF decodes every frame (TensorFlow has no first-frame decoder), so a small file of
     # thousands of frames would allocate frames x width x height. Every frame starts with an
     # image separator byte (0x2C), so their count bounds the frames before anything is decoded
     # (it can over-count: a big single-frame GIF may be refused; send it as PNG).
     frames = tf.where(is_gif, _gif_frame_bound(image_bytes), tf.constant(1, tf.int64))
-    message = tf.strings.format(
+    too_large = tf.strings.format(
         "image too large: {}x{} pixels x up to {} frames, the limit is {} pixels",
         (width, height, frames, max_pixels),
     )
-    check = tf.debugging.Assert(width * height * frames <= max_pixels, [message])
+    known = is_jpeg | is_png | is_gif | is_bmp
+    return tf.case(
+        [
+            (tf.equal(tf.strings.length(image_bytes), 0), lambda: tf.constant("empty: 0 bytes")),
+            (tf.logical_not(known),
+             lambda: tf.constant("not an image: not a JPEG, PNG, GIF or BMP file")),
+            (tf.equal(width * height, 0),
+             lambda: tf.constant("corrupt image: no image size in the header")),
+            (width * height * frames > max_pixels, lambda: too_large),
+        ],
+        default=lambda: tf.constant(""),
+        exclusive=False,
+    )
+
+
+def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Scalar tf.string -> the same bytes, or InvalidArgumentError with image_problem_tf's
+    reason (the hard-error form, for callers that want one)."""
+    problem = image_problem_tf(image_bytes, max_pixels)
+    check = tf.debugging.Assert(tf.equal(problem, ""), [problem])
     with tf.control_dependencies([check]):
         return tf.identity(image_bytes)
 

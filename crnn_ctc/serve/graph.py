@@ -8,7 +8,10 @@ Signatures (no sparse outputs, names fit TF Serving's REST rules: the input is s
   serving_default  image_bytes: string [B] (JPEG/PNG/GIF/BMP, any size or channel count)
   predict_images   images: uint8 [B, h, w, 3] (any h, w; resized by the same rule)
   outputs          text: string [B], score: float32 [B] (log-probability of the text);
-                   with top_paths K > 1 also texts: string [B, K], scores: float32 [B, K]
+                   with top_paths K > 1 also texts: string [B, K], scores: float32 [B, K];
+                   serving_default also error: string [B], "" for an image that was read, else
+                   the reason (empty, not an image, too large, corrupt) with text "" and score
+                   -inf (Decoder(hard_errors=True): INVALID_ARGUMENT for the whole request)
 Images are checked (format, header size <= max_pixels), decoded and resized inside the graph
 by data/image_tf.py, the code the converter's pixels are tested against; ids map to text
 through a table read from the charset file (the SavedModel asset assets/charset.txt).
@@ -39,6 +42,9 @@ class Decoder:
     beam_width: int = 10
     top_paths: int = 1
     max_pixels: int = DEFAULT_MAX_PIXELS
+    # False: a bad image gets text "", score -inf and its reason in the "error" output, and the
+    # rest of the batch is read. True: the request fails with INVALID_ARGUMENT instead.
+    hard_errors: bool = False
 
     def __post_init__(self):
         if self.kind not in ("beam", "greedy"):
@@ -91,18 +97,56 @@ class CrnnServing(tf.Module):
             "predict_images": self.predict_images.get_concrete_function(),
         }
 
-    def _load_one(self, data):  # scalar string -> (H, W, 3) uint8
-        data = image_tf.check_image_tf(data, self._decoder.max_pixels)
-        image = image_tf.decode_image_tf(data)
-        return image_tf.resize_tf(image, self._height, self._width)
+    def _decode_one(self, data):  # scalar string -> (H, W, 3) uint8; raises on corrupt data
+        return image_tf.resize_tf(image_tf.decode_image_tf(data), self._height, self._width)
+
+    def _load(self, image_bytes):
+        """(B,) encoded -> images (B, H, W, 3) uint8 and errors (B,) string ("" = read).
+
+        Each image is checked (header) and decoded in a parallel tf.data pipeline whose failed
+        elements are dropped (ignore_errors) and found missing by index, so a corrupt upload
+        costs only its own row of a batch that TF Serving assembled from several clients."""
+        shape = [self._height, self._width, 3]
+        max_pixels = self._decoder.max_pixels
+
+        def load(i, data):
+            problem = image_tf.image_problem_tf(data, max_pixels, image_tf.jpeg_size_fast)
+            image = tf.cond(tf.equal(problem, ""), lambda: self._decode_one(data),
+                            lambda: tf.zeros(shape, tf.uint8))  # fmt: skip
+            return i, image, problem
+
+        n = tf.shape(image_bytes, out_type=tf.int64)[0]
+        ds = tf.data.Dataset.from_tensor_slices((tf.range(n), image_bytes))
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        # One batch of every image that loaded (plus a marker row, so it is never empty).
+        none = (tf.constant(-1, tf.int64), tf.zeros(shape, tf.uint8), tf.constant(""))
+        ds = ds.ignore_errors().concatenate(tf.data.Dataset.from_tensors(none))
+        got, images, problems = ds.batch(n + 1).get_single_element()
+        # where[i]: the row of image i in the batch + 1; 0 = it raised while decoding.
+        where = tf.scatter_nd(tf.maximum(got, 0)[:, None], tf.range(1, tf.size(got) + 1) *
+                              tf.cast(got >= 0, tf.int32), [n])  # fmt: skip
+        rows = tf.maximum(where - 1, 0)
+        errors = tf.where(where > 0, tf.gather(problems, rows),
+                          "corrupt image: the data cannot be decoded")
+        return tf.gather(images, rows), errors
 
     def _serve_bytes(self, image_bytes):
         image_bytes = _non_empty(image_bytes, "image_bytes")
-        images = tf.map_fn(
-            self._load_one, image_bytes,
-            fn_output_signature=tf.TensorSpec([self._height, self._width, 3], tf.uint8),
-        )  # (B, H, W, 3): each image decoded and resized on its own, so sizes may differ
-        return self._recognize(images)
+        images, errors = self._load(image_bytes)
+        if self._decoder.hard_errors:  # the whole request fails on the first bad image
+            first = tf.boolean_mask(errors, tf.not_equal(errors, ""))
+            check = tf.debugging.Assert(tf.equal(tf.size(first), 0), [first[:1]])
+            with tf.control_dependencies([check]):
+                images = tf.identity(images)
+        out = self._recognize(images)
+        ok = tf.equal(errors, "")
+        out["text"] = tf.where(ok, out["text"], "")
+        out["score"] = tf.where(ok, out["score"], float("-inf"))
+        if "texts" in out:
+            out["texts"] = tf.where(ok[:, None], out["texts"], "")
+            out["scores"] = tf.where(ok[:, None], out["scores"], float("-inf"))
+        out["error"] = errors
+        return out
 
     def _predict_images(self, images):
         images = image_tf.check_pixels_tf(_non_empty(images, "images"), self._decoder.max_pixels)

@@ -47,7 +47,7 @@ def parse_rest(body: dict) -> list[dict]:
     if "error" in body:
         raise ValueError(f"TF Serving error: {body['error']}")
     rows = body["predictions"]
-    return [{key: row[key] for key in ("text", "score", "texts", "scores") if key in row}
+    return [{key: row[key] for key in ("text", "score", "texts", "scores", "error") if key in row}
             for row in rows]  # fmt: skip
 
 
@@ -88,6 +88,9 @@ def rows(outputs: dict) -> list[dict]:
                                       outputs["scores"].tolist(), strict=True):
             row["texts"] = [t.decode("utf-8") for t in texts]
             row["scores"] = [float(s) for s in scores]
+    if "error" in outputs:  # exports before the per-image error output have none
+        for row, error in zip(out, outputs["error"].tolist(), strict=True):
+            row["error"] = error.decode("utf-8")
     return out  # fmt: skip
 
 

@@ -135,8 +135,10 @@ class Recognizer:
                 yield (path, None, p.error) if p.error else (path, p.as_row(), None)
 
     def _read(self, encoded: list) -> list[Prediction]:
-        """``encoded``: bytes, or a str saying why the item has none. A batch the graph refuses
-        is read again image by image, so one bad image costs its own result only."""
+        """``encoded``: bytes, or a str saying why the item has none. The graph answers a bad
+        image with its reason ("error"); a batch that an older export (without that output, or
+        exported with hard_errors) refuses is read again image by image, so one bad image costs
+        its own result only."""
         good = [data for data in encoded if isinstance(data, bytes)]
         try:
             rows = iter(self._rows(good)) if good else iter(())
@@ -202,6 +204,8 @@ def _encode_array(array: np.ndarray) -> bytes | str:
 def _prediction(row) -> Prediction:
     if isinstance(row, str):
         return _failed(row)
+    if row.get("error"):  # the serving graph's per-image reason
+        return _failed(row["error"])
     top_k = tuple(zip(row.get("texts", []), row.get("scores", []), strict=True))
     return Prediction(row["text"], float(row["score"]), top_k)
 

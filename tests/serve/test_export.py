@@ -1,6 +1,6 @@
 """Export for TF Serving: the inference graph equals the Keras model, the SavedModel has the
-documented signatures, a fresh process reads the words the model learned, bad input is an
-INVALID_ARGUMENT that leaves the model serving, and the warmup file runs."""
+documented signatures, a fresh process reads the words the model learned, bad input gets
+per-image errors (one bad image costs only its own row), and the warmup file runs."""
 
 import io
 import json
@@ -20,7 +20,7 @@ from PIL import Image
 from crnn_ctc.data import image_np, image_tf
 from crnn_ctc.model import crnn, decoding, trained
 from crnn_ctc.model.inference import InferenceCrnn
-from crnn_ctc.serve import export, graph, payloads
+from crnn_ctc.serve import export, graph, payloads, recognizer
 from crnn_ctc.train import config, presets
 from tests.conftest import WORDS
 
@@ -80,7 +80,7 @@ def test_export_writes_versions_atomically_with_assets(exported, trained32):
         assert f.read().split("\n")[:-1] == list(charset.symbols)
     meta = export.read_metadata(v2)
     assert meta["decoder"] == {"kind": "beam", "beam_width": 10, "top_paths": 3,
-                               "max_pixels": 4000}  # fmt: skip
+                               "max_pixels": 4000, "hard_errors": False}  # fmt: skip
     assert meta["checkpoint"].startswith(os.path.join(trained32.run, "ckpt"))
     with pytest.raises(FileExistsError, match="choose another --version"):
         export.export(export.ExportConfig(trained32.run, base, version=2))
@@ -108,6 +108,7 @@ def test_saved_model_cli_shows_the_documented_signatures(exported):
         ("serving_default", "inputs", "image_bytes"): ("DT_STRING", "(-1)"),
         ("serving_default", "outputs", "text"): ("DT_STRING", "(-1)"),
         ("serving_default", "outputs", "score"): ("DT_FLOAT", "(-1)"),
+        ("serving_default", "outputs", "error"): ("DT_STRING", "(-1)"),
         ("predict_images", "inputs", "images"): ("DT_UINT8", "(-1,"),  # (-1, -1, -1, 3)
         ("predict_images", "outputs", "text"): ("DT_STRING", "(-1)"),
         ("predict_images", "outputs", "score"): ("DT_FLOAT", "(-1)"),
@@ -188,28 +189,47 @@ def png_header(width, height):
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
 
 
-def test_bad_input_is_invalid_argument_and_serving_goes_on(exported, trained32):
+def test_a_bad_image_costs_only_its_own_row(exported, trained32):
+    """TF Serving batches requests of different clients together: a bad image gets text "",
+    score -inf and its reason in "error"; the good images of the batch are read."""
     _, _, v2 = exported  # pixel limit 4000; the word images are 100 x 32 = 3200
     fn = tf.saved_model.load(v2).signatures["serving_default"]
     good = open(word_files(trained32)[0], "rb").read()
     big = io.BytesIO()
     Image.new("RGB", (100, 41)).save(big, "GIF")
+    broken = good[:150] + bytes(range(256)) * 4  # a sound header, then garbage: decode fails
     cases = [
-        (b"", "not a JPEG, PNG, GIF or BMP image"),
-        (b"%PDF-1.4 not an image", "not a JPEG, PNG, GIF or BMP image"),
-        (good[:200], "Invalid JPEG data"),
+        (b"", "empty: 0 bytes"),
+        (b"%PDF-1.4 not an image", "not an image: not a JPEG, PNG, GIF or BMP file"),
+        (good[:200], "corrupt image"),
+        (broken, "corrupt image"),
         # A header promising 10^10 pixels: refused from the header, before any decoding.
         (png_header(100_000, 100_000), "image too large: 100000x100000 pixels"),
-        (big.getvalue(), "image too large: 100x41 pixels, the limit is 4000"),
+        (big.getvalue(), "image too large: 100x41 pixels x up to 1 frames, the limit is 4000"),
         (image_np.encode(np.zeros((32, 126, 3), np.uint8), "jpeg"), "too large: 126x32"),
     ]
     for data, message in cases:
-        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-            fn(image_bytes=tf.constant([good, data]))
-        out = fn(image_bytes=tf.constant([good]))  # the next request is served
-        assert out["text"].numpy().tolist() == [WORDS[0].encode()]
+        out = fn(image_bytes=tf.constant([good, data, good]))
+        assert out["text"].numpy().tolist() == [WORDS[0].encode(), b"", WORDS[0].encode()]
+        errors = [e.decode() for e in out["error"].numpy()]
+        assert errors[0] == errors[2] == "" and message in errors[1], (message, errors)
+        score = out["score"].numpy()
+        assert score[1] == -np.inf and np.isfinite(score[[0, 2]]).all()
+        assert out["texts"].numpy()[1].tolist() == [b""] * 3  # top paths too
     with pytest.raises(tf.errors.InvalidArgumentError, match="image_bytes is empty"):
         fn(image_bytes=tf.constant([], tf.string))
+
+
+def test_hard_errors_fail_the_request(trained32):
+    rec = recognizer.Recognizer.from_checkpoint(trained32.run,
+                                                decoder=graph.Decoder("greedy", hard_errors=True))
+    good = open(word_files(trained32)[0], "rb").read()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not an image"):
+        rec._fn(tf.constant([good, b"%PDF-1.4"]))
+    assert rec.recognize([good])[0].text == WORDS[0]
+    # The Recognizer still reads the good one, image by image.
+    kept = rec.recognize([good, b"%PDF-1.4x"], on_error="keep")
+    assert kept[0].text == WORDS[0] and "not an image" in kept[1].error
 
 
 def test_warmup_file_holds_prediction_logs_that_run(exported):

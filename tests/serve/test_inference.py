@@ -137,8 +137,9 @@ def rest_server(model):
             except tf.errors.InvalidArgumentError as err:
                 self.reply(400, {"error": err.message})
                 return
-            rows = [{"text": t.decode(), "score": float(s)}
-                    for t, s in zip(out["text"], out["score"], strict=True)]  # fmt: skip
+            # TF Serving's row format: every output of the signature, per image.
+            rows = [{"text": t.decode(), "score": float(s), "error": e.decode()}
+                    for t, s, e in zip(out["text"], out["score"], out["error"], strict=True)]
             self.reply(200, {"predictions": rows})
 
         def reply(self, code, obj):
@@ -195,5 +196,5 @@ def test_serving_client_reads_a_folder_and_isolates_bad_images(served, protocol)
            for line in stdout.splitlines()}  # fmt: skip
     assert got == names, stderr[-2000:]
     assert code == 1  # two images failed
-    assert "notes.jpg: " in stderr and "not a JPEG, PNG, GIF or BMP image" in stderr
-    assert "cut.png: " in stderr
+    assert "notes.jpg: not an image: not a JPEG, PNG, GIF or BMP file" in stderr
+    assert "cut.png: corrupt image" in stderr
