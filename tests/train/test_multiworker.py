@@ -31,9 +31,8 @@ def tensors(ckpt_dir, step):
             if not n.startswith(skip)}
 
 
-def test_two_workers_train_together_and_agree(tmp_path):
-    data = convert_words(tmp_path, WORDS, validation=0.25, num_shards=2)
-    run = str(tmp_path / "run")
+def train_two_workers(data, run, *flags):
+    """Runs train_crnn_ctc.py as 2 workers on 127.0.0.1 -> the chief's output."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     procs = []
     for index in range(2):
@@ -42,9 +41,7 @@ def test_two_workers_train_together_and_agree(tmp_path):
                                         "task": {"type": "worker", "index": index}})}
         procs.append(subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
-             "--data_dir", data, "--model_dir", run, "--preset", "small", "--batch_size", "8",
-             "--max_train_steps", "6", "--eval_every", "6", "--log_every", "3",
-             "--warmup_steps", "1", "--save_every", "3"],
+             "--data_dir", data, "--model_dir", run, *flags],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
         ))
     outputs = []
@@ -57,6 +54,15 @@ def test_two_workers_train_together_and_agree(tmp_path):
     for p, out in zip(procs, outputs, strict=True):
         assert p.returncode == 0, out[-4000:]
     assert "num_workers = 2" in outputs[0], outputs[0][-4000:]
+    return outputs[0]
+
+
+def test_two_workers_train_together_and_agree(tmp_path):
+    data = convert_words(tmp_path, WORDS, validation=0.25, num_shards=2)
+    run = str(tmp_path / "run")
+    train_two_workers(data, run, "--preset", "small", "--batch_size", "8",
+                      "--max_train_steps", "6", "--eval_every", "6", "--log_every", "3",
+                      "--warmup_steps", "1", "--save_every", "3")
 
     ckpts = {"chief": os.path.join(run, "ckpt"),
              "worker-1": os.path.join(run, "workers", "worker-1", "ckpt")}
@@ -77,3 +83,29 @@ def test_two_workers_train_together_and_agree(tmp_path):
     # Only the chief writes TensorBoard events and the best checkpoint.
     assert os.path.isdir(os.path.join(run, "train")) and os.path.isdir(os.path.join(run, "best"))
     assert not os.path.exists(os.path.join(run, "workers", "worker-1", "train"))
+
+
+def test_two_workers_clip_the_global_gradient_like_one_process(tmp_path):
+    """4 identical records in ONE shard file: the 2 workers share its records (each keeps every
+    2nd), and batch-norm statistics of 4 identical images equal those of 8, so 2 workers and 1
+    process with the same global batch, seed and a clip that binds reach the same weights only
+    if the clip applies to the all-reduced gradient (tests/train/test_clipping.py, in one
+    process, is the unit version)."""
+    data = convert_words(tmp_path, ["same"] * 4, num_shards=1)
+    flags = ["--preset", "small", "--batch_size", "8", "--max_train_steps", "3",
+             "--eval_every", "3", "--save_every", "3", "--log_every", "3", "--warmup_steps",
+             "0", "--lr_schedule", "constant", "--clip_norm", "1e-5", "--seed", "5"]
+    two, one = str(tmp_path / "two"), str(tmp_path / "one")
+    train_two_workers(data, two, *flags)
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
+                          "--data_dir", data, "--model_dir", one, *flags], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    a, b = tensors(os.path.join(one, "ckpt"), 3), tensors(os.path.join(two, "ckpt"), 3)
+    weights = [n for n in a if n.startswith("optimizer/_trainable_variables/")]
+    assert len(weights) > 20
+    slots = [n for n in a if n.startswith("optimizer/_variables/") and a[n].ndim > 0]
+    assert any(np.abs(a[n]).max() > 0 for n in slots)  # gradients flowed: the weights moved
+    for name in weights:
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-4, atol=1e-6, err_msg=name)
