@@ -93,14 +93,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     if start >= steps:
         logging.info("already at step %d of %d: nothing to train", start, steps)
 
-    per_replica_batch = cfg.batch_size // replicas
-    train_ds = strategy.distribute_datasets_from_function(
-        lambda ctx: pipeline.build_dataset(
-            data_dir, "train", (cfg.image_height, cfg.image_width), training=True,
-            batch_size=per_replica_batch, augment=cfg.augment, seed=cfg.seed + start,
-            shuffle_buffer=cfg.shuffle_buffer, input_context=ctx,
-        )
-    )
+    train_ds = train_dataset(strategy, cfg, data_dir, seed=cfg.seed + start)
     train_step = make_train_step(strategy, model, optimizer, cfg, charset.blank_id, mixed)
     writers = _writers(out_dir, chief)
     # Keras-style bar on a terminal; one log line per window when the output is a file.
@@ -145,6 +138,20 @@ def _retarget_schedule(schedule, start: int, steps: int, peak: float) -> None:
         logging.warning("the schedule had already decayed to %.3g (peak %.3g): the extension "
                         "trains at about that rate. For a new schedule, fine-tune this run into "
                         "a new folder: --init_from <this --model_dir>", rate, peak)
+
+
+def train_dataset(strategy, cfg: config_lib.Config, data_dir: str, seed: int):
+    """The distributed training batches: every worker's pipeline reads its own share of the
+    train records (pipeline.build_dataset with the strategy's input context), each replica
+    gets ``cfg.batch_size // replicas`` of them per step."""
+    per_replica_batch = cfg.batch_size // strategy.num_replicas_in_sync
+    return strategy.distribute_datasets_from_function(
+        lambda ctx: pipeline.build_dataset(
+            data_dir, "train", (cfg.image_height, cfg.image_width), training=True,
+            batch_size=per_replica_batch, augment=cfg.augment, seed=seed,
+            shuffle_buffer=cfg.shuffle_buffer, input_context=ctx,
+        )
+    )
 
 
 def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool):

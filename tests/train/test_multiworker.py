@@ -1,5 +1,5 @@
-"""Two worker processes on 127.0.0.1 train together with MultiWorkerMirroredStrategy (CPU,
-TF_CONFIG) and end with the same weights."""
+"""Worker processes on 127.0.0.1 with MultiWorkerMirroredStrategy (CPU, TF_CONFIG): they read
+a partition of the records, train together and end with the same weights."""
 
 import json
 import os
@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.conftest import ROOT, WORDS, convert_words
@@ -31,19 +32,17 @@ def tensors(ckpt_dir, step):
             if not n.startswith(skip)}
 
 
-def train_two_workers(data, run, *flags):
-    """Runs train_crnn_ctc.py as 2 workers on 127.0.0.1 -> the chief's output."""
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
+def run_workers(argv, n=2):
+    """Runs ``argv`` as the ``n`` workers of a TF_CONFIG cluster on 127.0.0.1 -> their
+    outputs."""
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(n)]}
     procs = []
-    for index in range(2):
+    for index in range(n):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_CONFIG": json.dumps({"cluster": cluster,
                                         "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
-             "--data_dir", data, "--model_dir", run, *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
-        ))
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, cwd=ROOT, env=env))
     outputs = []
     try:
         for p in procs:
@@ -53,8 +52,56 @@ def train_two_workers(data, run, *flags):
             p.kill()
     for p, out in zip(procs, outputs, strict=True):
         assert p.returncode == 0, out[-4000:]
-    assert "num_workers = 2" in outputs[0], outputs[0][-4000:]
-    return outputs[0]
+    return outputs
+
+
+def train_two_workers(data, run, *flags):
+    """Runs train_crnn_ctc.py as 2 workers -> the chief's output."""
+    chief, _ = run_workers([sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
+                                "--data_dir", data, "--model_dir", run, *flags])
+    assert "num_workers = 2" in chief, chief[-4000:]
+    return chief
+
+
+# One worker of a cluster: the training loop's own distributed input (loop.train_dataset, the
+# strategy's input contexts, training mode with augmentation), one epoch of its share printed.
+READ_SHARE = """
+import sys
+import tensorflow as tf
+from crnn_ctc.train import config, loop, presets
+data, n = sys.argv[1], int(sys.argv[2])
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+cfg = config.override(presets.small(), {"batch_size": 2 * strategy.num_replicas_in_sync,
+                                        "shuffle_buffer": 64, "augment": True})
+texts = []
+for batch in loop.train_dataset(strategy, cfg, data, seed=3):
+    for local in strategy.experimental_local_results(batch["text"]):
+        texts += [t.decode() for t in local.numpy()]
+    if len(texts) >= n:
+        break
+print("WORKER", strategy.cluster_resolver.task_id, strategy.num_replicas_in_sync, *texts)
+"""
+
+
+@pytest.mark.parametrize("workers,files", [(2, 1), (3, 2)])
+def test_workers_read_a_partition_of_the_records(tmp_path, workers, files):
+    """Fewer shard files than workers: in a real cluster, the first epoch of each worker's
+    training input (shuffled, augmented, files interleaved in parallel) is its 1/n of the
+    records, and the shares are disjoint and together all of them: no record read twice, none
+    missed."""
+    words = [f"w{i:02d}" for i in range(12)]
+    share = len(words) // workers
+    data = convert_words(tmp_path, words, num_shards=files)
+    outputs = run_workers([sys.executable, "-c", READ_SHARE, data, str(share)], workers)
+    shares = {}
+    for out in outputs:
+        line = next(x for x in out.splitlines() if x.startswith("WORKER "))
+        _, task, replicas, *texts = line.split()
+        assert replicas == str(workers) and len(texts) == share, line
+        shares[task] = texts
+    assert sorted(shares) == [str(i) for i in range(workers)]
+    seen = [t for texts in shares.values() for t in texts]
+    assert sorted(seen) == words, shares  # each record exactly once over the workers
 
 
 def test_two_workers_train_together_and_agree(tmp_path):
