@@ -39,7 +39,8 @@ HELP = {
     "log_every": "log loss / learning rate / images/s every N steps",
     "augment": "augment training images (warp, blur, noise, colour, JPEG quality)",
     "shuffle_buffer": "records in the shuffle buffer",
-    "mixed_precision": "auto (on with a GPU) | on | off",
+    "mixed_precision": "auto (fp16 on a GPU, bf16 on a CPU with AMX-BF16 or AVX512-BF16, "
+                       "else off) | bf16 | fp16 | off",
     "jit_compile": "compile the train step with XLA",
     "seed": "seed of the initial weights, dropout, augmentation and data order",
 }

@@ -18,7 +18,7 @@ from crnn_ctc.model.config import ModelConfig, check, parse_filters
 
 BACKBONES = ("vgg",)
 SCHEDULES = ("cosine", "constant", "exponential")
-MIXED_PRECISION = ("auto", "on", "off")
+MIXED_PRECISION = ("auto", "bf16", "fp16", "off")  # strategy.choose_precision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Config(ModelConfig):
     log_every: int = 100
     augment: bool = False
     shuffle_buffer: int = 10_000
-    mixed_precision: str = "auto"  # auto = on with a GPU
+    mixed_precision: str = "auto"  # fp16 on a GPU, bf16 on a bf16 CPU, else off
     jit_compile: bool = False
     seed: int = 0  # weights, dropout and augmentation (keras.utils.set_random_seed); data order
 
@@ -76,7 +76,10 @@ def to_dict(cfg: Config, charset: Charset) -> dict:
 
 
 def from_dict(data: Mapping) -> tuple[Config, Charset]:
-    cfg = override(Config(), data["config"])
+    values = dict(data["config"])
+    if values.get("mixed_precision") == "on":  # config.json of earlier versions
+        values["mixed_precision"] = "fp16"
+    cfg = override(Config(), values)
     return cfg, Charset(data["charset"]["symbols"])
 
 

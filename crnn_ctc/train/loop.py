@@ -63,7 +63,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     if chief:
         check_model_dir(model_dir, cfg, info)
         config_lib.save(cfg, info.charset, os.path.join(model_dir, CONFIG_FILE))
-    mixed = set_precision(cfg)
+    mixed = set_precision(cfg).loss_scaling  # mixed float16 scales the loss
     steps = total_steps(cfg, info.records["train"])
     charset = info.charset
 

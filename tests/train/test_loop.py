@@ -170,7 +170,7 @@ def test_infeasible_labels_are_counted_and_mixed_precision_runs(tmp_path, monkey
     data = convert_words(tmp_path, ["aaaaaaaaaa", "abc", "ab", "bca"], image_width=40,
                          max_label_length=30)  # 10 a's need 19 steps; 40 px gives 10
     cfg = config.override(presets.small(), {**QUICK, "max_train_steps": 4, "batch_size": 4,
-                                            "mixed_precision": "on"})
+                                            "mixed_precision": "fp16"})
     try:
         result = loop.train(cfg, data, str(tmp_path / "run"))
     finally:

@@ -1,0 +1,110 @@
+"""--mixed_precision: what auto picks from the devices and CPU flags, and that a forced policy is
+the one the model computes in, with float32 variables, optimizer slots, logits and loss."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from crnn_ctc.model import crnn
+from crnn_ctc.train import config, loop, optimizer, presets, strategy
+
+ZEN4 = frozenset("fpu sse avx2 fma avx512f avx512bw avx512_bf16 avx512vl".split())
+SAPPHIRE = frozenset("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8".split())
+ZEN3 = frozenset("fpu sse avx avx2 fma f16c".split())
+
+
+@pytest.mark.parametrize("setting,gpus,flags,onednn,policy", [
+    ("auto", 1, ZEN3, True, "mixed_float16"),
+    ("auto", 0, ZEN4, True, "mixed_bfloat16"),
+    ("auto", 0, SAPPHIRE, True, "mixed_bfloat16"),
+    ("auto", 0, ZEN3, True, "float32"),
+    ("auto", 0, frozenset(), True, "float32"),  # no /proc/cpuinfo (macOS, Windows)
+    ("auto", 0, ZEN4, False, "float32"),  # TF_ENABLE_ONEDNN_OPTS=0
+    ("bf16", 0, ZEN3, True, "mixed_bfloat16"),  # forced, even where it is emulated
+    ("fp16", 0, ZEN4, True, "mixed_float16"),
+    ("on", 0, ZEN4, True, "mixed_float16"),  # the old name of fp16
+    ("off", 1, SAPPHIRE, True, "float32"),
+])  # fmt: skip
+def test_auto_and_forced_choices(setting, gpus, flags, onednn, policy):
+    chosen = strategy.choose_precision(setting, gpus, flags, onednn)
+    assert chosen.policy == policy
+    assert chosen.loss_scaling == (policy == "mixed_float16")
+    assert chosen.reason  # said in the log
+
+
+def test_the_reason_names_what_decided():
+    assert "avx512_bf16" in strategy.choose_precision("auto", 0, ZEN4).reason
+    assert "amx_bf16" in strategy.choose_precision("auto", 0, SAPPHIRE).reason
+    assert "GPU" in strategy.choose_precision("auto", 2, ZEN4).reason
+    assert "TF_ENABLE_ONEDNN_OPTS" in strategy.choose_precision("auto", 0, ZEN4, False).reason
+
+
+def test_an_unknown_setting_is_an_error():
+    with pytest.raises(ValueError, match="bf17"):
+        strategy.choose_precision("bf17", 0, ZEN4)
+    with pytest.raises(ValueError, match="mixed_precision"):
+        config.override(presets.small(), {"mixed_precision": "bf17"})
+
+
+def test_cpu_flags_read_the_flags_line(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\n"
+                    "processor\t: 1\nflags\t\t: fpu avx2 avx512_bf16\n")
+    assert strategy.cpu_flags(str(info)) == {"fpu", "avx2", "avx512_bf16"}
+    assert strategy.cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_old_config_json_on_reads_as_fp16():
+    cfg, charset = config.from_dict({"config": {"mixed_precision": "on"},
+                                     "charset": {"symbols": ["a", "b"]}})
+    assert cfg.mixed_precision == "fp16" and charset.num_classes == 3
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("setting,compute", [("bf16", "bfloat16"), ("fp16", "float16"),
+                                             ("off", "float32")])
+def test_a_forced_policy_is_used_and_logits_loss_and_slots_stay_float32(
+        setting, compute, restore_policy, caplog):
+    cfg = config.override(presets.small(), {"mixed_precision": setting, "batch_size": 4})
+    with caplog.at_level(logging.INFO):
+        chosen = strategy.set_precision(cfg)
+    assert f"precision: {chosen.policy}" in caplog.text  # the log says what and why
+    model = crnn.build_crnn(cfg, num_classes=5)
+    conv = model.get_layer("conv3")
+    assert conv.compute_dtype == compute and conv.kernel.dtype == "float32"
+    lstm = model.get_layer("bilstm1")
+    assert lstm.compute_dtype == compute
+    assert model.get_layer("logits").compute_dtype == "float32"
+    assert all(v.dtype == "float32" for v in model.weights)
+
+    opt = optimizer.make_optimizer(cfg, 100, chosen.loss_scaling)
+    assert isinstance(opt, keras.optimizers.LossScaleOptimizer) == (setting == "fp16")
+    opt.build(model.trainable_variables)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (4, 32, 100, 3)).astype(np.float32)
+    labels = np.array([[0, 1, -1], [1, 2, 3], [3, -1, -1], [2, 2, 1]], np.int32)
+    labels = np.pad(labels, [(0, 0), (0, cfg.time_steps - 3)], constant_values=-1)
+    batch = {"image": images, "labels": labels, "label_length": np.array([2, 3, 1, 3])}
+    logits = model(images, training=True)
+    assert logits.dtype == tf.float32
+    step = loop.make_train_step(tf.distribute.get_strategy(), model, opt, cfg, 4,
+                                chosen.loss_scaling)
+    batches = iter(tf.data.Dataset.from_tensors(batch).repeat())
+    slots = [v for v in opt.variables if len(v.shape) > 0]
+    assert len(slots) >= 2 * len(model.trainable_variables)  # Adam m and v for each weight
+    for _ in range(20):  # float16 skips the steps whose scaled gradients overflow
+        loss, bad = step(batches)
+        assert loss.dtype == tf.float32 and np.isfinite(float(loss)) and int(bad) == 0
+        if any(float(tf.reduce_max(tf.abs(v))) > 0 for v in slots):
+            break
+    else:
+        pytest.fail("20 steps did not update the optimizer's slots")
+    assert all(v.dtype == "float32" for v in slots)
