@@ -1,7 +1,8 @@
 """Benchmark: training images/s of the real training step on CPU, by preset.
 
-    .venv/bin/python benchmarks/bench_train_cpu.py                        # small + paper, 3 runs
-    .venv/bin/python benchmarks/bench_train_cpu.py --presets small --steps 10 --repeats 1
+    .venv/bin/python benchmarks/bench_train_cpu.py     # small + paper x fp32 + bf16, 3 runs
+    .venv/bin/python benchmarks/bench_train_cpu.py --presets small --precisions off,bf16 \
+        --steps 10 --repeats 1
 
 What is timed: ``crnn_ctc.train.loop.make_train_step``, the step tools/train_crnn_ctc.py runs
 (forward, CTC loss, backward, clipped Adam update), on one synthetic batch held in memory
@@ -9,7 +10,8 @@ What is timed: ``crnn_ctc.train.loop.make_train_step``, the step tools/train_crn
 Each (preset, repeat) runs in its own process, presets round-robin, so a slow phase of a shared
 machine hits all alike. Per run: ``--warmup`` untimed steps (tracing), then ``--steps`` steps,
 each ended by fetching the loss to the host; img/s = batch / step time. Reported per preset: the
-median over all timed steps of all runs, the per-run medians, min and max.
+median over all timed steps of all runs, the per-run medians, min and max, per precision
+(``--precisions``: --mixed_precision settings) with the ratio to fp32 of the same run.
 
 The fp32 roofline and per-part profile study (why the paper model trains at ~41 img/s on 2 cores)
 is a note in BENCHMARKS.md with the command that reproduces it.
@@ -31,7 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bench_create_tfrecord import RESULTS, emit, machine_info  # noqa: E402
 
 
-def run_worker(preset: str, batch: int, steps: int, warmup: int, seed: int) -> dict:
+def run_worker(preset: str, precision: str, batch: int, steps: int, warmup: int,
+               seed: int) -> dict:
     """One process: build the preset's model and time its training step."""
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
@@ -39,8 +42,9 @@ def run_worker(preset: str, batch: int, steps: int, warmup: int, seed: int) -> d
     from crnn_ctc.model import crnn  # noqa: PLC0415
     from crnn_ctc.train import config, loop, optimizer, presets, strategy  # noqa: PLC0415
 
-    cfg = config.override(presets.get(preset), {"batch_size": batch, "mixed_precision": "off"})
-    strategy.set_precision(cfg)
+    cfg = config.override(presets.get(preset), {"batch_size": batch,
+                                                "mixed_precision": precision})
+    chosen = strategy.set_precision(cfg)
     rng = np.random.default_rng(seed)
     num_classes, steps_t = 37, cfg.time_steps
     labels = np.full((batch, steps_t), -1, np.int32)
@@ -51,8 +55,8 @@ def run_worker(preset: str, batch: int, steps: int, warmup: int, seed: int) -> d
     batch_data = {"image": images, "labels": labels, "label_length": lengths}
     dist = tf.distribute.get_strategy()
     model = crnn.build_crnn(cfg, num_classes)
-    opt = optimizer.make_optimizer(cfg, 10_000, mixed=False)
-    step = loop.make_train_step(dist, model, opt, cfg, num_classes - 1, mixed=False)
+    opt = optimizer.make_optimizer(cfg, 10_000, chosen.loss_scaling)
+    step = loop.make_train_step(dist, model, opt, cfg, num_classes - 1, chosen.loss_scaling)
     iterator = iter(tf.data.Dataset.from_tensors(batch_data).repeat())
     times = []
     for k in range(warmup + steps):
@@ -61,13 +65,16 @@ def run_worker(preset: str, batch: int, steps: int, warmup: int, seed: int) -> d
         float(loss)  # the host waits for the step
         if k >= warmup:
             times.append(time.perf_counter() - start)
-    return {"preset": preset, "batch": batch, "params": model.count_params(),
+    return {"preset": preset, "precision": chosen.policy, "batch": batch,
+            "params": model.count_params(),
             "img_s": [batch / t for t in times]}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--presets", default="small,paper")
+    p.add_argument("--precisions", default="off,bf16",
+                   help="--mixed_precision settings to time, each with every preset")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -75,33 +82,42 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(RESULTS, "train_cpu.json"))
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one timed run
+    p.add_argument("--precision", default="off", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(run_worker(args.worker, args.batch, args.steps, args.warmup, args.seed)))
+        print(json.dumps(run_worker(args.worker, args.precision, args.batch, args.steps,
+                                    args.warmup, args.seed)))
         return 0
-    runs: dict = {name: [] for name in args.presets.split(",")}
+    runs: dict = {(name, prec): [] for name in args.presets.split(",")
+                  for prec in args.precisions.split(",")}
     for repeat in range(args.repeats):
-        for name in runs:
-            cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--batch",
-                   str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
-                   "--seed", str(args.seed + repeat)]
+        for name, prec in runs:
+            cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--precision",
+                   prec, "--batch", str(args.batch), "--steps", str(args.steps), "--warmup",
+                   str(args.warmup), "--seed", str(args.seed + repeat)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.stderr.write(done.stderr[-3000:])
                 return 1
-            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"{name} run {repeat + 1}: {statistics.median(runs[name][-1]['img_s']):.1f} "
-                  "img/s", file=sys.stderr)
-    presets_out = {}
-    for name, results in runs.items():
+            runs[name, prec].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"{name} {prec} run {repeat + 1}: "
+                  f"{statistics.median(runs[name, prec][-1]['img_s']):.1f} img/s", file=sys.stderr)
+    presets_out: dict = {}
+    for (name, prec), results in runs.items():
         every = [v for r in results for v in r["img_s"]]
-        presets_out[name] = {
-            "batch": args.batch, "params": results[0]["params"], "precision": "float32",
+        presets_out.setdefault(name, {})[prec] = {
+            "batch": args.batch, "params": results[0]["params"],
+            "policy": results[0]["precision"],
             "img_s_median": round(statistics.median(every), 1),
             "img_s_run_medians": [round(statistics.median(r["img_s"]), 1) for r in results],
             "img_s_min": round(min(every), 1), "img_s_max": round(max(every), 1),
             "timed_steps": len(every),
         }  # fmt: skip
+    for by_prec in presets_out.values():  # ratios within this run: machines compare
+        base = by_prec.get("off", {}).get("img_s_median")
+        for entry in by_prec.values():
+            if base:
+                entry["vs_fp32"] = round(entry["img_s_median"] / base, 2)
     emit({"benchmark": "train_cpu", "machine": machine_info(), "steps": args.steps,
           "warmup": args.warmup, "repeats": args.repeats, "presets": presets_out}, args.out)
     return 0
