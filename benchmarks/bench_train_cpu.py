@@ -32,19 +32,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_create_tfrecord import RESULTS, emit, machine_info  # noqa: E402
 
+# A/B variants: what the training step used before an adopted speed-up, to keep measuring it.
+VARIANTS = ("default", "keras_bn", "dense_ctc", "keras_bn+dense_ctc")
+
 
 def run_worker(preset: str, precision: str, batch: int, steps: int, warmup: int,
-               seed: int) -> dict:
+               seed: int, variant: str = "default") -> dict:
     """One process: build the preset's model and time its training step."""
+    import keras  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from crnn_ctc.model import crnn  # noqa: PLC0415
+    from crnn_ctc.model import crnn, ctc_loss  # noqa: PLC0415
     from crnn_ctc.train import config, loop, optimizer, presets, strategy  # noqa: PLC0415
 
     cfg = config.override(presets.get(preset), {"batch_size": batch,
                                                 "mixed_precision": precision})
     chosen = strategy.set_precision(cfg)
+    if "keras_bn" in variant:  # Keras' own batch norm instead of crnn.FusedBatchNorm
+        crnn.FusedBatchNorm = keras.layers.BatchNormalization
+    if "dense_ctc" in variant:  # the dense-label CTC implementation instead of the kernel
+        ctc_loss.SPARSE = False
     rng = np.random.default_rng(seed)
     num_classes, steps_t = 37, cfg.time_steps
     labels = np.full((batch, steps_t), -1, np.int32)
@@ -65,7 +73,7 @@ def run_worker(preset: str, precision: str, batch: int, steps: int, warmup: int,
         float(loss)  # the host waits for the step
         if k >= warmup:
             times.append(time.perf_counter() - start)
-    return {"preset": preset, "precision": chosen.policy, "batch": batch,
+    return {"preset": preset, "precision": chosen.policy, "variant": variant, "batch": batch,
             "params": model.count_params(),
             "img_s": [batch / t for t in times]}
 
@@ -75,6 +83,8 @@ def main() -> int:
     p.add_argument("--presets", default="small,paper")
     p.add_argument("--precisions", default="off,bf16",
                    help="--mixed_precision settings to time, each with every preset")
+    p.add_argument("--variants", default="default",
+                   help=f"A/B variants to time, each with every preset and precision: {VARIANTS}")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -83,29 +93,32 @@ def main() -> int:
     p.add_argument("--out", default=os.path.join(RESULTS, "train_cpu.json"))
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one timed run
     p.add_argument("--precision", default="off", help=argparse.SUPPRESS)
+    p.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         print(json.dumps(run_worker(args.worker, args.precision, args.batch, args.steps,
-                                    args.warmup, args.seed)))
+                                    args.warmup, args.seed, args.variant)))
         return 0
-    runs: dict = {(name, prec): [] for name in args.presets.split(",")
-                  for prec in args.precisions.split(",")}
+    runs: dict = {(name, prec, var): [] for name in args.presets.split(",")
+                  for prec in args.precisions.split(",") for var in args.variants.split(",")}
     for repeat in range(args.repeats):
-        for name, prec in runs:
+        for name, prec, var in runs:
             cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--precision",
-                   prec, "--batch", str(args.batch), "--steps", str(args.steps), "--warmup",
-                   str(args.warmup), "--seed", str(args.seed + repeat)]
+                   prec, "--variant", var, "--batch", str(args.batch), "--steps",
+                   str(args.steps), "--warmup", str(args.warmup), "--seed", str(args.seed + repeat)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.stderr.write(done.stderr[-3000:])
                 return 1
-            runs[name, prec].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"{name} {prec} run {repeat + 1}: "
-                  f"{statistics.median(runs[name, prec][-1]['img_s']):.1f} img/s", file=sys.stderr)
+            runs[name, prec, var].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"{name} {prec} {var} run {repeat + 1}: "
+                  f"{statistics.median(runs[name, prec, var][-1]['img_s']):.1f} img/s",
+                  file=sys.stderr)
     presets_out: dict = {}
-    for (name, prec), results in runs.items():
+    for (name, prec, var), results in runs.items():
         every = [v for r in results for v in r["img_s"]]
-        presets_out.setdefault(name, {})[prec] = {
+        key = prec if var == "default" else f"{prec}/{var}"
+        presets_out.setdefault(name, {})[key] = {
             "batch": args.batch, "params": results[0]["params"],
             "policy": results[0]["precision"],
             "img_s_median": round(statistics.median(every), 1),

@@ -15,6 +15,7 @@ checks it).
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.stn import SpatialTransformer
@@ -23,13 +24,45 @@ from crnn_ctc.model.stn import SpatialTransformer
 POOLS = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
 
 
+@keras.saving.register_keras_serializable("crnn_ctc")
+class FusedBatchNorm(keras.layers.BatchNormalization):
+    """keras.layers.BatchNormalization (the same variables, checkpoints and results) computed
+    by one FusedBatchNormV3 op for NHWC feature maps: oneDNN's kernel on CPU, cuDNN's on GPU,
+    in the compute dtype (bfloat16/float16 under mixed precision, statistics in float32)
+    instead of Keras' float32 upcast and a dozen element-wise ops. Anything the op does not
+    cover (masks, renorm, other ranks or axes) runs the Keras layer."""
+
+    def call(self, inputs, training=None, mask=None):
+        fused = (mask is None and not self.renorm and len(inputs.shape) == 4
+                 and self.axis in (-1, 3) and self.scale and self.center)
+        if not fused:
+            return super().call(inputs, training=training, mask=mask)
+        gamma, beta = tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32)
+        x = tf.cast(inputs, self.compute_dtype)
+        if not (training and self.trainable):
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, mean=tf.cast(self.moving_mean, tf.float32),
+                variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
+                is_training=False)
+            return y
+        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            x, gamma, beta, epsilon=self.epsilon, is_training=True)
+        # The op returns the Bessel-corrected variance; Keras keeps the biased one.
+        n = tf.cast(tf.size(x) // tf.shape(x)[-1], tf.float32)
+        variance = variance * (n - 1.0) / n
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+        self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+        return y
+
+
 def _conv_bn_relu(x, filters: int, kernel, name: str, padding: str = "same"):
     # No conv bias: batch norm's beta replaces it.
     x = keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=name)(x)
     # momentum 0.9 (PyTorch's 0.1): Keras' 0.99 keeps ~0.99^n of the initial variance 1.0 in
     # the moving average, which after a few hundred steps still dwarfs the small variances of
     # early layers, so inference-mode outputs differ from training-mode ones.
-    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    x = FusedBatchNorm(momentum=0.9, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 

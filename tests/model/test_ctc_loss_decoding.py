@@ -63,6 +63,40 @@ def test_infeasible_label_gives_finite_gradients():
     assert np.abs(grad[0]).max() == 0.0 and np.abs(grad[1]).max() > 0.0
 
 
+@pytest.mark.parametrize("blank", [0, 5])
+def test_sparse_kernel_and_dense_implementation_agree(monkeypatch, blank):
+    """The CTCLoss kernel (sparse labels, the CPU default) and the dense implementation: same
+    losses and logit gradients, with repeats, empty, full-length and infeasible labels."""
+    rng = np.random.default_rng(3)
+    logits = tf.constant(rng.normal(0, 2, (6, 7, 6)), tf.float32)
+    symbols = [c for c in range(6) if c != blank]
+    labels = np.full((6, 7), -1, np.int32)
+    rows = [[symbols[0], symbols[0], symbols[1]], [], symbols[:4], [symbols[2]] * 5,
+            [symbols[1], symbols[3], symbols[1], symbols[3], symbols[1], symbols[3], symbols[1]],
+            [symbols[4], symbols[2]]]  # row 3 needs 9 steps of 7, row 4 exactly 7
+    for i, row in enumerate(rows):
+        labels[i, :len(row)] = row
+    length = [len(r) for r in rows]
+    out = {}
+    for sparse in (True, False):
+        monkeypatch.setattr(ctc_loss, "SPARSE", sparse)
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss, ok = ctc_loss.ctc_loss(labels, length, logits, blank)
+        out[sparse] = loss.numpy(), tape.gradient(loss, logits).numpy(), ok.numpy()
+    np.testing.assert_allclose(out[True][0], out[False][0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[True][1], out[False][1], atol=1e-5)
+    assert out[True][2].tolist() == out[False][2].tolist() == [True] * 3 + [False] + [True] * 2
+    assert out[True][0][3] == 0 and out[True][0][1] > 0 and np.isfinite(out[True][1]).all()
+
+
+def test_sparse_labels_are_the_default_on_cpu():
+    assert ctc_loss.SPARSE is None and ctc_loss.use_sparse()  # no GPU visible in the tests
+    st = ctc_loss.dense_to_sparse(tf.constant([[3, 0, -1], [-1, -1, -1], [0, 0, 1]]), [2, 0, 3])
+    assert st.indices.numpy().tolist() == [[0, 0], [0, 1], [2, 0], [2, 1], [2, 2]]
+    assert st.values.numpy().tolist() == [3, 0, 0, 0, 1]
+
+
 @pytest.mark.parametrize(
     "labels, length, steps",
     [([0, 1, 2], 3, 3), ([1, 1, 1], 3, 5), ([1, 1, 2], 3, 4), ([1, 1, 1], 2, 3),
