@@ -30,6 +30,10 @@ flags.DEFINE_bool("hard_errors", False, "fail the whole request with INVALID_ARG
 flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
                   "into --export_dir, so it is a training folder too: eval and --init_from "
                   "read it (how models/crnn_en is made)")
+flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"],
+                  "bf16: run the CNN in bfloat16 (faster on CPUs with AVX512-BF16 or AMX and a "
+                  "oneDNN TF Serving build; emulated and slower elsewhere). LSTMs, logits and "
+                  "decoding stay float32. BENCHMARKS.md has its accuracy check")
 flags.DEFINE_list("warmup_batch_sizes", ["1", "8"],
                   "batch sizes of the TF Serving warmup requests; empty = no warmup file")
 flags.mark_flags_as_required(["model_dir", "export_dir"])
@@ -51,6 +55,7 @@ def main(argv):
     cfg = export.ExportConfig(
         model_dir=FLAGS.model_dir, export_dir=FLAGS.export_dir, checkpoint=FLAGS.checkpoint,
         version=FLAGS.version, decoder=decoder, warmup_batch_sizes=sizes,
+        precision=FLAGS.precision,
     )
     try:
         path = export.export(cfg)
@@ -62,7 +67,8 @@ def main(argv):
         print(f"wrote the weights and config.json for eval and fine-tuning: {weights}")
     meta = export.read_metadata(path)
     print(f"exported {meta['checkpoint']} to {path} "
-          f"({decoder.kind} decoder, beam {decoder.beam_width}, top_paths {decoder.top_paths})")
+          f"({decoder.kind} decoder, beam {decoder.beam_width}, top_paths {decoder.top_paths}, "
+          f"{cfg.precision})")
     return 0
 
 

@@ -12,6 +12,10 @@ with two rewrites that only inference allows:
     takes the paper model's BiLSTMs from ~9 ms to ~3 ms (BENCHMARKS.md).
 Dropout is the identity at inference. GRU layers and the spatial transformer run as the
 trained Keras layers themselves.
+
+``cnn_dtype="bfloat16"`` (export --precision bf16) stores the folded conv kernels and runs the CNN
+in bfloat16 (oneDNN's bf16 kernels on CPUs with AVX512-BF16 or AMX; emulated, slower, elsewhere);
+the recurrent layers (BlockLSTMV2 has no bfloat16 kernel), the logits and decoding stay float32.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import tensorflow as tf
 
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.crnn import POOLS
+
+CNN_DTYPES = ("float32", "bfloat16")
 
 
 def _folded(model, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -75,16 +81,20 @@ def _check_keras_lstm(layer) -> None:
 class InferenceCrnn(tf.Module):
     """See the module docstring. Holds copies of the weights (tf.Variables, saved with it)."""
 
-    def __init__(self, model: keras.Model, cfg: ModelConfig):
+    def __init__(self, model: keras.Model, cfg: ModelConfig, cnn_dtype: str = "float32"):
         super().__init__(name="crnn")
+        if cnn_dtype not in CNN_DTYPES:
+            raise ValueError(f"cnn_dtype {cnn_dtype!r}: choose one of {CNN_DTYPES}")
+        self.cnn_dtype = tf.as_dtype(cnn_dtype)
         self.stn = model.get_layer("stn") if cfg.stn else None
         self.convs = []
         for i in range(7):
             kernel, bias = _folded(model, f"conv{i + 1}")
             name = f"conv{i + 1}"
             self.convs.append((
-                tf.Variable(kernel, trainable=False, name=f"{name}_kernel"),
-                tf.Variable(bias, trainable=False, name=f"{name}_bias"),
+                tf.Variable(tf.cast(kernel, self.cnn_dtype), trainable=False,
+                            name=f"{name}_kernel"),
+                tf.Variable(tf.cast(bias, self.cnn_dtype), trainable=False, name=f"{name}_bias"),
             ))  # fmt: skip
         self.rnns = []
         for i in range(cfg.rnn_layers):
@@ -103,6 +113,7 @@ class InferenceCrnn(tf.Module):
 
     def __call__(self, images):
         x = self.stn(images) if self.stn is not None else images
+        x = tf.cast(x, self.cnn_dtype)
         for i, (kernel, bias) in enumerate(self.convs[:6]):
             x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
             if i in POOLS:
@@ -110,7 +121,7 @@ class InferenceCrnn(tf.Module):
         x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # model.py's conv7_pad
         kernel, bias = self.convs[6]
         x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))  # (B, 1, T, C)
-        x = x[:, 0]  # (B, T, C)
+        x = tf.cast(x[:, 0], tf.float32)  # (B, T, C)
         for rnn in self.rnns:
             if isinstance(rnn, tuple):  # fused LSTM pair, time-major
                 seq = tf.transpose(x, [1, 0, 2])  # (T, B, C)

@@ -23,6 +23,7 @@ from crnn_ctc.serve import payloads
 from crnn_ctc.serve.graph import CrnnServing, Decoder
 from crnn_ctc.serve.versions import next_version
 
+PRECISIONS = {"fp32": "float32", "bf16": "bfloat16"}  # -> InferenceCrnn's cnn_dtype
 METADATA = "crnn_ctc.json"  # in assets.extra/
 WARMUP = "tf_serving_warmup_requests"  # in assets.extra/, the name TF Serving looks for
 
@@ -35,6 +36,13 @@ class ExportConfig:
     version: int = 0  # 0: one more than the highest version present
     decoder: Decoder = Decoder()
     warmup_batch_sizes: tuple[int, ...] = (1, 8)
+    # fp32 | bf16: the CNN in bfloat16 (model.inference), for CPUs with AVX512-BF16 or AMX and a
+    # TF Serving build with oneDNN. Opt-in: BENCHMARKS.md has the accuracy check.
+    precision: str = "fp32"
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: choose one of {list(PRECISIONS)}")
 
 
 def export(cfg: ExportConfig) -> str:
@@ -54,7 +62,8 @@ def export(cfg: ExportConfig) -> str:
     try:
         charset_file = os.path.join(staging, "charset.txt")
         charset.save(charset_file)
-        module = CrnnServing(model, model_cfg, charset, cfg.decoder, charset_file)
+        module = CrnnServing(model, model_cfg, charset, cfg.decoder, charset_file,
+                             PRECISIONS[cfg.precision])
         saved = os.path.join(staging, "model")
         tf.saved_model.save(module, saved, signatures=module.signatures())
         extra = os.path.join(saved, "assets.extra")
@@ -62,7 +71,7 @@ def export(cfg: ExportConfig) -> str:
         metadata = {
             "checkpoint": checkpoint, "version": version,
             "image_size": [model_cfg.image_height, model_cfg.image_width],
-            "decoder": dataclasses.asdict(cfg.decoder),
+            "decoder": dataclasses.asdict(cfg.decoder), "precision": cfg.precision,
             **folder.read_config(cfg.model_dir),  # "config" and "charset", as trained
         }  # fmt: skip
         with open(os.path.join(extra, METADATA), "w", encoding="utf-8") as f:

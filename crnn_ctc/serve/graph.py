@@ -69,9 +69,9 @@ class CrnnServing(tf.Module):
     asset assets/charset.txt."""
 
     def __init__(self, model, cfg: ModelConfig, charset: Charset, decoder: Decoder,
-                 charset_file: str):
+                 charset_file: str, cnn_dtype: str = "float32"):
         super().__init__(name="crnn_ctc")
-        self.net = InferenceCrnn(model, cfg)
+        self.net = InferenceCrnn(model, cfg, cnn_dtype)
         self._height, self._width = cfg.image_height, cfg.image_width
         self._blank_id = charset.blank_id
         self._decoder = decoder

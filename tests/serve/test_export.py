@@ -54,6 +54,35 @@ def test_inference_graph_equals_keras_model(overrides):
     np.testing.assert_allclose(got, want, atol=1e-4 * np.abs(want).max())
 
 
+def test_bf16_cnn_graph_stays_close_to_the_keras_model():
+    cfg = config.override(presets.small(), TINY)
+    net = crnn.build_crnn(cfg, 11)
+    randomize_batch_norm(net)
+    images = tf.random.stateless_uniform((3, 32, 100, 3), (1, 2), -1, 1)
+    want = net(images, training=False).numpy()
+    bf16 = InferenceCrnn(net, cfg, "bfloat16")
+    assert {k.dtype for k, _ in bf16.convs} == {tf.bfloat16}
+    assert all(r.w.dtype == tf.float32 for pair in bf16.rnns for r in pair)
+    got = tf.function(bf16)(images)
+    assert got.dtype == tf.float32
+    err = np.abs(got.numpy() - want).max() / np.abs(want).max()
+    assert 1e-5 < err < 3e-2, err  # rounded (it is bfloat16) but close
+    with pytest.raises(ValueError, match="float16"):
+        InferenceCrnn(net, cfg, "float16")
+
+
+def test_bf16_export_reads_the_learned_words(trained32, tmp_path):
+    path = export.export(export.ExportConfig(trained32.run, str(tmp_path / "crnn"),
+                                             warmup_batch_sizes=(), precision="bf16"))
+    assert export.read_metadata(path)["precision"] == "bf16"
+    fn = tf.saved_model.load(path).signatures["serving_default"]
+    files = word_files(trained32, len(WORDS))
+    out = fn(image_bytes=tf.constant([open(p, "rb").read() for p in files]))
+    assert [t.decode() for t in out["text"].numpy()] == WORDS
+    with pytest.raises(ValueError, match="precision"):
+        export.ExportConfig(trained32.run, str(tmp_path / "x"), precision="fp16")
+
+
 @pytest.fixture(scope="module")
 def exported(trained32, tmp_path_factory):
     """Version 1: the defaults (beam 10, one path). Version 2: three paths, 4000-pixel limit."""
