@@ -331,7 +331,19 @@ def machine_info() -> dict:
             pass
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                          text=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            line = next((ln for ln in f if ln.startswith("flags")), ":")
+        flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
     return {
+        # The flags that decide bf16/fp32 speed (train/strategy.choose_precision).
+        "cpu_flags": sorted(f for f in flags if f.startswith(("avx512", "amx")) or
+                            f in ("avx2", "fma", "f16c")),
         "platform": platform.platform(),
         "cpu_count": len(os.sched_getaffinity(0)),
         "cpu_count_total": os.cpu_count(),
@@ -339,7 +351,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "tensorflow": versions.get("tensorflow") or versions.get("tensorflow-cpu"),
         "packages": versions,
-        "git_commit": git,
+        "git_commit": git + ("+uncommitted" if dirty else ""),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

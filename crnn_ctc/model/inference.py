@@ -112,6 +112,10 @@ class InferenceCrnn(tf.Module):
         self.logits_bias = tf.Variable(dense.bias.numpy(), trainable=False, name="logits_b")
 
     def __call__(self, images):
+        return self.sequence(self.cnn(images))
+
+    def cnn(self, images):
+        """(B, H, W, 3) -> the CNN's features (B, T, C) float32 (STN included)."""
         x = self.stn(images) if self.stn is not None else images
         x = tf.cast(x, self.cnn_dtype)
         for i, (kernel, bias) in enumerate(self.convs[:6]):
@@ -121,7 +125,10 @@ class InferenceCrnn(tf.Module):
         x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # model.py's conv7_pad
         kernel, bias = self.convs[6]
         x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))  # (B, 1, T, C)
-        x = tf.cast(x[:, 0], tf.float32)  # (B, T, C)
+        return tf.cast(x[:, 0], tf.float32)  # (B, T, C)
+
+    def sequence(self, x):
+        """Features (B, T, C) -> logits (B, T, num_classes): the recurrent layers and the dense."""
         for rnn in self.rnns:
             if isinstance(rnn, tuple):  # fused LSTM pair, time-major
                 seq = tf.transpose(x, [1, 0, 2])  # (T, B, C)
