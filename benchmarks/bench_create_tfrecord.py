@@ -46,6 +46,8 @@ import sys
 import tempfile
 import time
 
+import crnn_ctc  # noqa: F401 (before TensorFlow loads anywhere: sets its oneDNN default)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")

@@ -19,7 +19,15 @@ The subpackages follow the data path; each imports only the ones before it:
 Importing ``crnn_ctc`` loads nothing heavy: ``Recognizer`` imports TensorFlow on first use.
 """
 
+import os as _os
+
 __version__ = "0.2.0"
+
+# TensorFlow turns its oneDNN CPU kernels on by default only on CPUs with AVX-512 VNNI/BF16 or
+# AMX; elsewhere (e.g. AVX2-only AMD EPYC) convolutions and their gradients run as im2col + small
+# GEMMs, 1.35-1.5x slower to train here (BENCHMARKS.md). On by default for every CPU when this
+# package is imported before TensorFlow; TF_ENABLE_ONEDNN_OPTS=0 still turns it off.
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __all__ = ["Prediction", "RecognitionError", "Recognizer", "__version__"]
 
