@@ -44,11 +44,14 @@ def ctc_min_steps(labels, label_length):
     return label_length + tf.reduce_sum(tf.cast(repeats, tf.int32), axis=1)
 
 
-def ctc_loss(labels, label_length, logits, blank_id: int, logit_length=None):
+def ctc_loss(labels, label_length, logits, blank_id: int, logit_length=None,
+             sparse: bool | None = None):
     """Per-example CTC negative log-likelihood.
 
     labels: (B, L) int32 dense, padded beyond ``label_length``; label_length: (B,);
     logits: (B, T, C) batch-major, float; logit_length: (B,), default T for every example.
+    sparse: the CTCLoss kernel (True) or the dense implementation (False); None = use_sparse().
+    The kernel has no XLA lowering: an XLA-compiled caller passes False.
     Returns (loss (B,) float32 with 0 where infeasible, feasible (B,) bool).
     """
     logits = tf.cast(logits, tf.float32)
@@ -59,7 +62,7 @@ def ctc_loss(labels, label_length, logits, blank_id: int, logit_length=None):
         logit_length = tf.fill([batch], steps)
     logit_length = tf.cast(logit_length, tf.int32)
     feasible = ctc_min_steps(labels, label_length) <= logit_length
-    if use_sparse():
+    if use_sparse() if sparse is None else sparse:
         loss = _kernel_loss(labels, label_length, logits, logit_length, blank_id, feasible)
     else:
         loss = _dense_loss(labels, label_length, logits, logit_length, blank_id, feasible)

@@ -161,7 +161,8 @@ def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool)
         with tf.GradientTape() as tape:
             logits = model(batch["image"], training=True)  # (B, T, C) float32
             per_example, feasible = ctc_loss.ctc_loss(
-                batch["labels"], batch["label_length"], logits, blank_id
+                batch["labels"], batch["label_length"], logits, blank_id,
+                sparse=False if cfg.jit_compile else None,  # the kernel has no XLA lowering
             )
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=cfg.batch_size)
             scaled = optimizer.scale_loss(loss) if mixed else loss

@@ -32,17 +32,17 @@ def tensors(ckpt_dir, step):
             if not n.startswith(skip)}
 
 
-def run_workers(argv, n=2):
+def run_workers(argv, n=2, env=None):
     """Runs ``argv`` as the ``n`` workers of a TF_CONFIG cluster on 127.0.0.1 -> their
     outputs."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(n)]}
     procs = []
     for index in range(n):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "TF_CONFIG": json.dumps({"cluster": cluster,
-                                        "task": {"type": "worker", "index": index}})}
+        task_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {}),
+                    "TF_CONFIG": json.dumps({"cluster": cluster,
+                                             "task": {"type": "worker", "index": index}})}
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, cwd=ROOT, env=env))
+                                      text=True, cwd=ROOT, env=task_env))
     outputs = []
     try:
         for p in procs:
@@ -55,10 +55,10 @@ def run_workers(argv, n=2):
     return outputs
 
 
-def train_two_workers(data, run, *flags):
+def train_two_workers(data, run, *flags, env=None):
     """Runs train_crnn_ctc.py as 2 workers -> the chief's output."""
     chief, _ = run_workers([sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
-                                "--data_dir", data, "--model_dir", run, *flags])
+                            "--data_dir", data, "--model_dir", run, *flags], env=env)
     assert "num_workers = 2" in chief, chief[-4000:]
     return chief
 
@@ -92,16 +92,19 @@ def test_workers_read_a_partition_of_the_records(tmp_path, workers, files):
     words = [f"w{i:02d}" for i in range(12)]
     share = len(words) // workers
     data = convert_words(tmp_path, words, num_shards=files)
-    outputs = run_workers([sys.executable, "-c", READ_SHARE, data, str(share)], workers)
+    # 3 epochs: the parallel, non-deterministic map may move a record across an epoch boundary,
+    # so the first epoch's worth is not exactly one epoch; the records a worker ever sees are.
+    outputs = run_workers([sys.executable, "-c", READ_SHARE, data, str(3 * share)], workers)
     shares = {}
     for out in outputs:
         line = next(x for x in out.splitlines() if x.startswith("WORKER "))
         _, task, replicas, *texts = line.split()
-        assert replicas == str(workers) and len(texts) == share, line
-        shares[task] = texts
+        assert replicas == str(workers) and len(texts) == 3 * share, line
+        shares[task] = set(texts)
     assert sorted(shares) == [str(i) for i in range(workers)]
+    assert all(len(s) == share for s in shares.values()), shares  # its own 1/n, no other
     seen = [t for texts in shares.values() for t in texts]
-    assert sorted(seen) == words, shares  # each record exactly once over the workers
+    assert sorted(seen) == words, shares  # each record in exactly one worker's share
 
 
 def test_two_workers_train_together_and_agree(tmp_path):
@@ -143,11 +146,14 @@ def test_two_workers_clip_the_global_gradient_like_one_process(tmp_path):
              "--eval_every", "3", "--save_every", "3", "--log_every", "3", "--warmup_steps",
              "0", "--lr_schedule", "constant", "--clip_norm", "1e-5", "--seed", "5"]
     two, one = str(tmp_path / "two"), str(tmp_path / "one")
-    train_two_workers(data, two, *flags)
+    # oneDNN blocks batches of 4 (per worker) and 8 (one process) differently: its round-off
+    # (~3e-6) is above this comparison's tolerance; the clip under test does not depend on it.
+    plain = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    train_two_workers(data, two, *flags, env=plain)
     res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_crnn_ctc.py"),
                           "--data_dir", data, "--model_dir", one, *flags], cwd=ROOT,
                          capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **plain})
     assert res.returncode == 0, res.stderr[-3000:]
     a, b = tensors(os.path.join(one, "ckpt"), 3), tensors(os.path.join(two, "ckpt"), 3)
     weights = [n for n in a if n.startswith("optimizer/_trainable_variables/")]
