@@ -5,6 +5,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -15,6 +16,8 @@ import crnn_ctc  # noqa: F401 (before TensorFlow, as in the tools: its oneDNN de
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# font verdicts (crnn_ctc.synth.fonts.cache_path) go to a fresh folder: no state from a user's runs
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="crnn_ctc_tests_cache_")
 
 
 def word_image(text: str, size=(120, 40), mode="RGB", fmt="JPEG", font_size=None) -> bytes:

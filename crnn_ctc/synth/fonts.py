@@ -22,12 +22,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import json
 import os
+import re
 import string
 
 from PIL import ImageFont
 
 from crnn_ctc import extras
+from crnn_ctc.synth import font_checks
 
 FONT_EXTENSIONS = (".ttf", ".otf")
 # pip package -> folder (inside it) holding its fonts
@@ -54,6 +57,14 @@ EXCLUDED = frozenset({"LastResortHE-Regular", "cmex10", "cmsy10", "cmmi10", "D05
 ALNUM_ONLY = {"cmr10": "Computer Modern Roman", "cmb10": "Computer Modern Roman",
               "cmti10": "Computer Modern Roman", "cmss10": "Computer Modern Sans",
               "cmtt10": "Computer Modern Typewriter"}
+# Families that map letters but draw none, which the glyph checks (font_checks) miss.
+EXCLUDED_FAMILIES = {
+    r"Guides$": "handwriting guide lines drawn with every letter",
+    r"^Yarndings": "dingbats",
+    r"^Redacted": "redaction scribbles",
+    r"^(Noto (Color )?Emoji|Noto Sans Symbols|Noto Music|Material (Icons|Symbols))": "icons",
+}
+CACHE_VERSION = 2  # bump when load_font's verdicts change
 DEFAULT_TEST_SHARE = 0.25
 FONT_SPLITS = ("all", "train", "test")
 DEFAULT_POOL = "default"  # a --fonts_dir entry that stands for the default pool's folders
@@ -66,9 +77,20 @@ class Font:
     family: str
     style: str
     chars: frozenset[str]  # characters with a visible glyph (plus space if mapped)
+    caps_only: bool = False  # lower case drawn as (small) capitals
 
     def covers(self, text: str) -> bool:
         return all(c in self.chars for c in text)
+
+    def label(self, text: str, charset: frozenset[str] | set[str]) -> str | None:
+        """What an image of ``text`` in this font reads: upper-cased for a caps-only face when
+        the charset has capitals (None if the capitals are not all in it)."""
+        if not self.caps_only or text.upper() == text:
+            return text
+        if not any(c.isupper() for c in charset):
+            return text  # a case-free charset: "a" and "A" are one symbol anyway
+        upper = text.upper()
+        return upper if all(c in charset for c in upper) else None
 
 
 def default_dirs() -> list[str]:
@@ -130,7 +152,66 @@ def load_font(path: str, charset: str) -> Font | str:
     chars = {c for c in wanted if c.isspace() or _has_ink(pil, c, notdef)}
     if not chars - {" "}:
         return "covers none of the charset"
-    return Font(path=path, family=family, style=style, chars=frozenset(chars))
+    for pattern, why in EXCLUDED_FAMILIES.items():
+        if re.search(pattern, family):
+            return f"{family}: {why}"
+    verdict = font_checks.check(ImageFont.truetype(path, font_checks.SIZE), sorted(chars))
+    if verdict.reason:
+        return verdict.reason
+    if verdict.blank:  # a speck is not a character a reader could see
+        chars -= verdict.blank
+    return Font(path=path, family=family, style=style, chars=frozenset(chars),
+                caps_only=verdict.caps_only)
+
+
+def cache_path() -> str:
+    """Where load_font's verdicts are kept between runs ($XDG_CACHE_HOME or ~/.cache)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "crnn_ctc", f"fonts-v{CACHE_VERSION}.json")
+
+
+def _load_cached(files: list[str], charset: str) -> list[Font | str]:
+    """load_font for every file, reusing verdicts of unchanged files (path, size, mtime,
+    charset) from cache_path(); the cache is rewritten when something new was read. A cache
+    that cannot be read or written is ignored."""
+    key_of = {p: _file_key(p, charset) for p in files}
+    try:
+        with open(cache_path(), encoding="utf-8") as f:
+            cache = json.load(f)
+    except (OSError, ValueError):
+        cache = {}
+    out, changed = [], False
+    for path in files:
+        entry = cache.get(key_of[path])
+        if entry is None:
+            font = load_font(path, charset)
+            entry = font if isinstance(font, str) else dataclasses.asdict(font)
+            if isinstance(entry, dict):
+                entry["chars"] = "".join(sorted(entry["chars"]))
+            cache[key_of[path]] = entry
+            changed = True
+        out.append(entry if isinstance(entry, str) else Font(
+            **{**entry, "path": path, "chars": frozenset(entry["chars"])}))
+    if changed:
+        try:
+            os.makedirs(os.path.dirname(cache_path()), exist_ok=True)
+            tmp = f"{cache_path()}.{os.getpid()}"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(cache, f)
+            os.replace(tmp, cache_path())
+        except OSError:
+            pass
+    return out
+
+
+def _file_key(path: str, charset: str) -> str:
+    try:
+        st = os.stat(path)
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        stamp = "missing"
+    digest = hashlib.sha1(charset.encode("utf-8")).hexdigest()[:12]  # noqa: S324 (a cache key)
+    return f"{os.path.abspath(path)}|{stamp}|{digest}"
 
 
 def _mask(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
@@ -156,8 +237,8 @@ def discover(dirs: list[str] | None = None, charset: str = string.ascii_letters 
     files = font_files(expand_dirs(dirs))
     symbols = {c for c in charset if not c.isspace()}
     fonts, skipped, seen = [], [], set()
-    for path in sorted(files, key=lambda p: (os.path.splitext(p)[0], not p.endswith(".ttf"))):
-        font = load_font(path, charset)
+    files = sorted(files, key=lambda p: (os.path.splitext(p)[0], not p.endswith(".ttf")))
+    for path, font in zip(files, _load_cached(files, charset), strict=True):
         if isinstance(font, str):
             skipped.append(f"{path}: {font}")
         elif len(font.chars & symbols) < min_coverage * len(symbols):

@@ -78,6 +78,7 @@ class _Renderer:
                  backgrounds: list[str]):
         self.cfg = cfg
         self.fonts = pool
+        self.symbols = frozenset(symbols)
         self.backgrounds = backgrounds_lib.Backgrounds(backgrounds) if backgrounds else None
         words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
         self.sampler = text_lib.TextSampler(
@@ -92,7 +93,8 @@ class _Renderer:
         reason = ""
         for _ in range(MAX_TRIES):
             text = self.sampler.sample(rng)
-            usable = [f for f in self.fonts if f.covers(text)]
+            usable = [f for f in self.fonts
+                      if f.covers(text) and f.label(text, self.symbols) is not None]
             if not usable:
                 reason = f"no font draws every character of {text!r}"
                 continue
@@ -104,7 +106,8 @@ class _Renderer:
             try:
                 image = render.render(text, font, rng, self.style, self.backgrounds)
                 jpeg = render.encode_jpeg(image, rng, self.style)
-                return text, os.path.basename(font.path), jpeg
+                # a caps-only face draws "Paris" as PARIS: the label says what is drawn
+                return font.label(text, self.symbols), os.path.basename(font.path), jpeg
             except (ValueError, OSError, MemoryError, cv2.error) as err:
                 reason = f"{text!r} with {os.path.basename(font.path)}: {err}"
         return reason
