@@ -48,12 +48,29 @@ flags.DEFINE_enum("font_sampling", _D.font_sampling, list(FONT_SAMPLING),
 flags.DEFINE_float("test_font_share", _D.test_font_share,
                    "Share of font families held out for --font_split test.")
 flags.DEFINE_enum("style", _D.style, list(render.STYLES),
-                  "mjsynth: distortions, textures, blur, noise, JPEG; clean: nearly clean print.")
+                  "scene: crops as a detector cuts them from photos (neighbouring letters, real "
+                  "colour pairs, relief, camera effects); mjsynth: distortions, textures, blur, "
+                  "noise, JPEG; clean: nearly clean print.")
+flags.DEFINE_list("render", [], "Style settings replaced, name=value (e.g. neighbour_prob=0,"
+                  f"relief_prob=0.3); names: {', '.join(render.ABLATABLE)}.")
 flags.DEFINE_string("backgrounds_dir", None, "Folder of photos to crop backgrounds from, as "
                     "MJSynth did (mjsynth style: half the images). Never an evaluation set.")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
 flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
+
+
+def _overrides(items: list[str]) -> tuple[tuple[str, float], ...]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out.append((name.strip(), float(value)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--render {item!r}: write name=number, e.g. edge_prob=0")
+    return tuple(out)
 
 
 def main(argv):
@@ -70,6 +87,7 @@ def main(argv):
             font_sampling=FLAGS.font_sampling,
             test_font_share=FLAGS.test_font_share, style=FLAGS.style,
             backgrounds_dir=FLAGS.backgrounds_dir or "", progress=FLAGS.progress,
+            render_overrides=_overrides(FLAGS.render),
         )
         summary = generate.generate(cfg)
     except (ValueError, FileNotFoundError) as err:

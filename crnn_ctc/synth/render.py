@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from crnn_ctc.synth import palette, scene
 from crnn_ctc.synth.backgrounds import Backgrounds
 from crnn_ctc.synth.fonts import Font
 
@@ -41,6 +42,17 @@ class RenderConfig:
     lowres_prob: float = 0.2  # downscale then upscale (a small crop enlarged)
     noise_std: tuple[float, float] = (0.0, 8.0)
     jpeg_quality: tuple[int, int] = (40, 95)
+    # the scene style's effects (crnn_ctc/synth/scene.py); all off in the MJSynth-like style
+    neighbour_prob: float = 0.0  # slivers of neighbouring characters at the left/right border
+    lines_prob: float = 0.0  # ... and of the text lines above/below (with neighbours)
+    edge_prob: float = 0.0  # a sign border or object edge near a side
+    distractor_prob: float = 0.0  # faint midground text / strokes behind the word
+    palette_prob: float = 0.0  # colours from clusters measured on real crops (palette.json)
+    relief_prob: float = 0.0  # embossed / engraved / extruded letters
+    elastic_prob: float = 0.0
+    motion_blur_prob: float = 0.0
+    exposure_prob: float = 0.0  # gamma, gain, vignette
+    min_visible: float = 0.0  # |mean luma of the letters - of the rest| at least this, or redraw
 
 
 STYLES = {
@@ -51,12 +63,41 @@ STYLES = {
                           shear=0.0, perspective=0.0, curve_prob=0.0, min_contrast=80.0,
                           texture_prob=0.0, photo_prob=0.0, blur_prob=0.2, blur_sigma=(0.3, 0.7),
                           lowres_prob=0.0, noise_std=(0.0, 3.0), jpeg_quality=(80, 95)),
+    # Crops as a detector cuts them from scene photos (synthetic data v2): neighbours at the
+    # borders, real colour pairs, relief, camera effects (SynthTIGER-like probabilities).
+    "scene": RenderConfig(neighbour_prob=0.5, lines_prob=0.3, edge_prob=0.25,
+                          distractor_prob=0.25, palette_prob=0.7, relief_prob=0.1,
+                          elastic_prob=0.2, motion_blur_prob=0.15, exposure_prob=0.25,
+                          curve_prob=0.2, perspective=0.08, min_contrast=25.0,
+                          lowres_prob=0.3, blur_sigma=(0.3, 2.0), jpeg_quality=(50, 95),
+                          min_visible=12.0),
 }
+ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
+             "relief_prob", "elastic_prob", "motion_blur_prob", "exposure_prob", "texture_prob",
+             "photo_prob", "curve_prob", "lowres_prob", "blur_prob", "tracking_prob",
+             "border_prob", "shadow_prob", "perspective", "rotation_deg", "shear",
+             "min_contrast", "min_visible")
+
+
+def style(name: str, overrides: dict[str, float] | None = None) -> RenderConfig:
+    """STYLES[name] with numeric fields replaced (``{"neighbour_prob": 0}``: one effect off)."""
+    if name not in STYLES:
+        raise ValueError(f"--style {name!r}: choose one of {', '.join(STYLES)}")
+    bad = sorted(set(overrides or {}) - set(ABLATABLE))
+    if bad:
+        raise ValueError(f"--render {','.join(bad)}: settable are {', '.join(ABLATABLE)}")
+    return dataclasses.replace(STYLES[name], **{k: float(v) for k, v in (overrides or {}).items()})
 
 
 @functools.lru_cache(maxsize=256)
 def _pil_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
+
+
+def _chance(rng: np.random.Generator, p: float) -> bool:
+    """True with probability ``p``; draws nothing when ``p`` is 0, so a style without an
+    effect makes the same pixels as before the effect existed."""
+    return p > 0 and rng.random() < p
 
 
 def _luma(rgb: np.ndarray) -> float:
@@ -82,6 +123,18 @@ def _colours(rng: np.random.Generator, min_contrast: float,
         return ground.astype(np.float32), np.full(3, 255 if _luma(ground) < 128 else 0,
                                                   np.float32)
     return np.full(3, 235, np.float32), np.full(3, 20, np.float32)
+
+
+def _palette_colours(rng: np.random.Generator, min_contrast: float
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A (background, text) pair from the measured palette with at least half of
+    ``min_contrast`` (real crops are often low-contrast), or None after 5 tries."""
+    table = palette.load()
+    for _ in range(5):
+        bg, fg = table.sample(rng)
+        if abs(_luma(bg) - _luma(fg)) >= 0.5 * min_contrast:
+            return bg, fg
+    return None
 
 
 def _draw_text(text: str, font: ImageFont.FreeTypeFont, tracking: float, margin: int,
@@ -172,16 +225,20 @@ def _blend(image: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
 
 
 def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
-           backgrounds: Backgrounds | None = None) -> np.ndarray:
+           backgrounds: Backgrounds | None = None, symbols: str = "") -> np.ndarray:
     """-> (H, W, 3) uint8 RGB crop of ``text`` drawn with ``font`` (on a crop of one of
-    ``backgrounds``' photos with probability cfg.photo_prob)."""
+    ``backgrounds``' photos with probability cfg.photo_prob). ``symbols``: what neighbouring
+    and distractor text is drawn from (default: the word's own characters)."""
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     pil = _pil_font(font.path, size)
+    symbols = "".join(c for c in (symbols or text) if c in font.chars and not c.isspace()) \
+        or text
     tracking = rng.normal(0, cfg.tracking) * size if rng.random() < cfg.tracking_prob else 0.0
     tracking = float(np.clip(tracking, -0.05 * size, 0.3 * size))
     stroke = int(max(1, round(size * rng.uniform(0.03, 0.08)))) \
         if rng.random() < cfg.border_prob else 0
-    margin = size
+    near = _chance(rng, cfg.neighbour_prob)
+    margin = 2 * size if near else size
     text_a, border_a, box = _draw_text(text, pil, tracking, margin, stroke)
     layers = [text_a] + ([border_a] if border_a is not None else [])
     shadow = rng.random() < cfg.shadow_prob
@@ -190,11 +247,15 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         shift = np.float32([[1, 0, dx], [0, 1, dy]])
         moved = cv2.warpAffine(layers[-1], shift, layers[-1].shape[::-1])
         layers.append(cv2.GaussianBlur(moved, (0, 0), max(0.5, rng.uniform(0.5, 0.12 * size))))
+    if near:  # warped with the word, taken off the list after
+        lines = _chance(rng, cfg.lines_prob)
+        layers.append(scene.neighbours(text_a.shape, pil, box, symbols, rng, lines))
     if rng.random() < cfg.curve_prob:
         layers = _bend(layers, box, rng)
     matrix = _homography(box, rng, cfg)
     h, w = text_a.shape
     layers = [cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR) for a in layers]
+    neighbour_a = layers.pop() if near else None
 
     # Crop: the ink's bounding box plus a random margin per side.
     ink = np.maximum.reduce(layers[:2]) if border_a is not None else layers[0]
@@ -203,37 +264,73 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         raise ValueError(f"{text!r} drew nothing with {font.path}")
     top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     text_h = bottom - top
-    pad = (rng.uniform(*cfg.padding, 4) * text_h).astype(int)
+    pad = rng.uniform(*cfg.padding, 4)
+    if near:  # wide enough, often, to take in a sliver of the next character or line
+        pad = np.maximum(pad, rng.uniform(0.1, 0.8, 4) * [0.6, 0.6, 1.0, 1.0])
+    pad = (pad * text_h).astype(int)
     y0, y1 = max(0, top - pad[0]), min(h, bottom + pad[1])
     x0, x1 = max(0, left - pad[2]), min(w, right + pad[3])
     layers = [a[y0:y1, x0:x1] for a in layers]
     ch, cw = y1 - y0, x1 - x0
 
+    colours = _palette_colours(rng, cfg.min_contrast) if _chance(rng, cfg.palette_prob) \
+        else None
     if backgrounds is not None and rng.random() < cfg.photo_prob:
         image = backgrounds.crop(ch, cw, rng)
         # text contrasts with the photo's mean; the photo's own detail makes it harder to read
         bg_colour, fg_colour = _colours(rng, cfg.min_contrast + 30, image.mean(axis=(0, 1)))
     else:
-        bg_colour, fg_colour = _colours(rng, cfg.min_contrast)
+        bg_colour, fg_colour = colours or _colours(rng, cfg.min_contrast)
         image = _background(ch, cw, bg_colour, rng, cfg)
+    if _chance(rng, cfg.distractor_prob):
+        image = scene.distractor(image, pil, symbols, rng)
     if shadow:
         image = _blend(image, layers[-1] * rng.uniform(0.3, 0.8), bg_colour * rng.uniform(0, 0.4))
     if border_a is not None:
         _, border_colour = _colours(rng, cfg.min_contrast)
         image = _blend(image, layers[1], border_colour)
-    image = _blend(image, layers[0], fg_colour)
+    if neighbour_a is not None:
+        image = _blend(image, neighbour_a[y0:y1, x0:x1], fg_colour)
+    relief = _chance(rng, cfg.relief_prob)
+    if relief:  # shading, not colour, carries the letters: the visibility check does not apply
+        image = scene.relief(image, layers[0], bg_colour, rng)
+    else:
+        image = _blend(image, layers[0], fg_colour)
+    if _chance(rng, cfg.edge_prob):
+        image = scene.edges(image, rng, fg_colour if rng.random() < 0.5
+                            else rng.uniform(0, 255, 3))
+    if _chance(rng, cfg.elastic_prob):
+        image = scene.elastic(image, rng)
 
     if rng.random() < cfg.blur_prob:
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(*cfg.blur_sigma))
+    if _chance(rng, cfg.motion_blur_prob):
+        image = scene.motion_blur(image, rng)
     if rng.random() < cfg.lowres_prob and ch > 12:
         factor = rng.uniform(0.4, 0.8)
         small = cv2.resize(image, (max(1, int(cw * factor)), max(1, int(ch * factor))),
                            interpolation=cv2.INTER_AREA)
         image = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    if _chance(rng, cfg.exposure_prob):
+        image = scene.exposure(image, rng)
+    if cfg.min_visible > 0 and not relief:
+        _check_visible(image, layers[0], cfg.min_visible)
     noise = rng.uniform(*cfg.noise_std)
     if noise > 0:
         image = image + rng.normal(0, noise, image.shape).astype(np.float32)
     return np.clip(image + 0.5, 0, 255).astype(np.uint8)
+
+
+def _check_visible(image: np.ndarray, alpha: np.ndarray, least: float) -> None:
+    """Raises ValueError when the letters' mean luma is within ``least`` of the rest's: the
+    effects (exposure, a dark palette pair, a photo) washed the word out, and an unreadable
+    image with a label teaches noise. The generator then draws the image again."""
+    luma = np.clip(image, 0, 255) @ np.float32([0.299, 0.587, 0.114])
+    inside, outside = alpha > 0.6, alpha < 0.05
+    if inside.any() and outside.any():
+        gap = abs(float(luma[inside].mean()) - float(luma[outside].mean()))
+        if gap < least:
+            raise ValueError(f"the letters are not visible (luma gap {gap:.1f} < {least:g})")
 
 
 def encode_jpeg(image: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> bytes:

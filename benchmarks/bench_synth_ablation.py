@@ -1,0 +1,155 @@
+"""Benchmark: which synthetic data reads REAL crops best, at a fixed training budget.
+
+    .venv/bin/python benchmarks/bench_synth_ablation.py --fonts_dir fonts/ \
+        --val_anno ../shared/real_train/val_list_photo_disjoint.txt \
+        --variants v1,v2,v2-no_neighbours          # resumes: finished variants are kept
+
+Protocol, the same for every variant (only the generator's settings differ):
+  1. tools/generate_synthetic.py  --count images (60,000), --seed 0, the crnn_en recipe's text
+                                  settings (case weights 0.35/0.35/0.25/0.05, 15% random strings)
+  2. tools/create_tfrecord.py     lower-cased, alnum_lower charset, 2% validation split
+  3. tools/train_crnn_ctc.py      --preset small, --max_train_steps steps (4,000 x 32 images)
+  4. tools/eval_crnn_ctc.py       the last checkpoint, greedy decoding, case-insensitive
+                                  alphanumeric word accuracy on --val_anno (real crops that
+                                  choose settings; never a test set)
+
+Variants: v1 = today's generator as the shipped model's recipe used it (style mjsynth, the pip
+pool + Debian fonts in /usr/share/fonts: 167 families); v2 = style scene + --fonts_dir (the
+Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts; v2-no_<part> = v2 with one
+part off (PARTS); v2-v1_fonts = v2's rendering with v1's fonts. Each variant's result is written
+to --work/<variant>/result.json as soon as it is done; the summary (stdout and --out) holds all
+of them. Generation speed (images/s) is the generator's own, from its generate.json, with
+--num_workers processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks.bench_create_tfrecord import machine_info  # noqa: E402
+
+# v2 part -> the render settings that switch it off
+PARTS = {
+    "neighbours": {"neighbour_prob": 0, "lines_prob": 0},
+    "edges": {"edge_prob": 0},
+    "distractor": {"distractor_prob": 0},
+    "palette": {"palette_prob": 0},
+    "relief": {"relief_prob": 0},
+    "elastic": {"elastic_prob": 0},
+    "camera": {"motion_blur_prob": 0, "exposure_prob": 0},
+    "visibility": {"min_visible": 0},
+}
+TEXT = ["--case_weights", "0.35,0.35,0.25,0.05", "--random_share", "0.15"]
+
+
+def variant_settings(name: str, fonts_dir: str) -> dict:
+    v1_fonts = "default,/usr/share/fonts"
+    if name == "v1":
+        return {"style": "mjsynth", "fonts": v1_fonts, "render": {}}
+    v2 = {"style": "scene", "fonts": f"{v1_fonts},{fonts_dir}", "render": {}}
+    if name == "v2":
+        return v2
+    if name == "v2-v1_fonts":
+        return {**v2, "fonts": v1_fonts}
+    part = name.removeprefix("v2-no_")
+    if part in PARTS:
+        return {**v2, "render": PARTS[part]}
+    raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
+                     + ", ".join(f"v2-no_{p}" for p in PARTS))
+
+
+def _run(cmd: list[str], log) -> float:
+    start = time.perf_counter()
+    print("+", " ".join(cmd), file=log, flush=True)
+    subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def run_variant(name: str, args) -> dict:
+    work = os.path.join(args.work, name)
+    done = os.path.join(work, "result.json")
+    if os.path.exists(done):
+        with open(done, encoding="utf-8") as f:
+            return json.load(f)
+    settings = variant_settings(name, args.fonts_dir)
+    os.makedirs(work, exist_ok=True)
+    py = sys.executable
+    synth, records, model = (os.path.join(work, d) for d in ("synth", "tfrecords", "train"))
+    with open(os.path.join(work, "log.txt"), "a", encoding="utf-8") as log:
+        render = [f"{k}={v}" for k, v in settings["render"].items()]
+        seconds = {"generate": _run([
+            py, "tools/generate_synthetic.py", "--output_dir", synth, "--count", str(args.count),
+            "--seed", str(args.seed), "--style", settings["style"], "--fonts_dir",
+            settings["fonts"], "--font_sampling", "family", "--num_workers",
+            str(args.num_workers), "--progress=false", *TEXT,
+            *(["--render", ",".join(render)] if render else [])], log)}
+        seconds["convert"] = _run([
+            py, "tools/create_tfrecord.py", "--image_dir", synth, "--anno_file",
+            os.path.join(synth, "image_list.txt"), "--data_dir", records, "--lowercase",
+            "--charset", "alnum_lower", "--validation_split_fraction", "0.02",
+            "--progress=false"], log)
+        seconds["train"] = _run([
+            py, "tools/train_crnn_ctc.py", "--data_dir", records, "--model_dir", model,
+            "--preset", "small", "--max_train_steps", str(args.steps), "--eval_every",
+            str(args.steps), "--save_every", str(args.steps // 4)], log)
+        out = os.path.join(work, "eval.json")
+        seconds["eval"] = _run([
+            py, "tools/eval_crnn_ctc.py", "--model_dir", model, "--checkpoint", "latest",
+            "--anno_file", args.val_anno, "--beam_width", "0", "--alnum_only",
+            "--output_json", out], log)
+    with open(out, encoding="utf-8") as f:
+        metrics = json.load(f)
+    with open(os.path.join(synth, "generate.json"), encoding="utf-8") as f:
+        gen = json.load(f)
+    result = {"variant": name, "settings": settings, "images": gen["images"],
+              "families": len(gen["families"]), "skipped": len(gen["skipped"]),
+              "images_per_second": gen["render_images_per_second"],
+              "images_per_second_per_worker": round(
+                  gen["render_images_per_second"] / args.num_workers, 1),
+              "word_accuracy": metrics["total"]["word_accuracy"], "cer": metrics["total"]["cer"],
+              "val_count": metrics["total"]["count"], "checkpoint": metrics["checkpoint"],
+              "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+    with open(done, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    if not args.keep:  # the images are the bulk: 60,000 JPEGs
+        subprocess.run(["rm", "-rf", synth], check=False)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="v1,v2")
+    parser.add_argument("--fonts_dir", default="fonts/", help="tools/fetch_fonts.py's folder")
+    parser.add_argument("--val_anno", required=True, help="real validation crops")
+    parser.add_argument("--work", default="runs/synth_ablation")
+    parser.add_argument("--count", type=int, default=60_000)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num_workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the rendered images")
+    parser.add_argument("--out", default="benchmarks/results/synth_ablation.json")
+    args = parser.parse_args()
+    results = []
+    for name in args.variants.split(","):
+        print(f"variant {name} ...", file=sys.stderr, flush=True)
+        results.append(run_variant(name, args))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    summary = {"machine": machine_info(), "protocol": {
+        "count": args.count, "steps": args.steps, "batch": 32, "preset": "small",
+        "seed": args.seed, "val_anno": args.val_anno}, "results": results}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
