@@ -16,10 +16,11 @@ Protocol, the same for every variant (only the generator's settings differ):
 Variants: v1 = today's generator as the shipped model's recipe used it (style mjsynth, the pip
 pool + Debian fonts in /usr/share/fonts: 167 families); v2 = style scene + --fonts_dir (the
 Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts; v2-no_<part> = v2 with one
-part off (PARTS); v2-v1_fonts = v2's rendering with v1's fonts. Each variant's result is written
-to --work/<variant>/result.json as soon as it is done; the summary (stdout and --out) holds all
-of them. Generation speed (images/s) is the generator's own, from its generate.json, with
---num_workers processes.
+part off (PARTS); v2-v1_fonts = v2's rendering with v1's fonts; v2+textures = v2 with photo and
+texture backgrounds (--backgrounds_dir, tools/fetch_backgrounds.py) for half the images. Each
+variant's result is written to --work/<variant>/result.json as soon as it is done; the summary
+(stdout and --out) holds all of them. Generation speed (images/s) is the generator's own
+rendering rate (generate.json, without reading the font pool), with --num_workers processes.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ PARTS = {
 TEXT = ["--case_weights", "0.35,0.35,0.25,0.05", "--random_share", "0.15"]
 
 
-def variant_settings(name: str, fonts_dir: str) -> dict:
+def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrounds/") -> dict:
     v1_fonts = "default,/usr/share/fonts"
     if name == "v1":
         return {"style": "mjsynth", "fonts": v1_fonts, "render": {}}
@@ -59,10 +60,12 @@ def variant_settings(name: str, fonts_dir: str) -> dict:
         return v2
     if name == "v2-v1_fonts":
         return {**v2, "fonts": v1_fonts}
+    if name == "v2+textures":  # photo backgrounds (tools/fetch_backgrounds.py) for half
+        return {**v2, "backgrounds": backgrounds_dir}
     part = name.removeprefix("v2-no_")
     if part in PARTS:
         return {**v2, "render": PARTS[part]}
-    raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
+    raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, v2+textures, "
                      + ", ".join(f"v2-no_{p}" for p in PARTS))
 
 
@@ -79,7 +82,7 @@ def run_variant(name: str, args) -> dict:
     if os.path.exists(done):
         with open(done, encoding="utf-8") as f:
             return json.load(f)
-    settings = variant_settings(name, args.fonts_dir)
+    settings = variant_settings(name, args.fonts_dir, args.backgrounds_dir)
     os.makedirs(work, exist_ok=True)
     py = sys.executable
     synth, records, model = (os.path.join(work, d) for d in ("synth", "tfrecords", "train"))
@@ -90,7 +93,9 @@ def run_variant(name: str, args) -> dict:
             "--seed", str(args.seed), "--style", settings["style"], "--fonts_dir",
             settings["fonts"], "--font_sampling", "family", "--num_workers",
             str(args.num_workers), "--progress=false", *TEXT,
-            *(["--render", ",".join(render)] if render else [])], log)}
+            *(["--render", ",".join(render)] if render else []),
+            *(["--backgrounds_dir", settings["backgrounds"]] if "backgrounds" in settings
+              else [])], log)}
         seconds["convert"] = _run([
             py, "tools/create_tfrecord.py", "--image_dir", synth, "--anno_file",
             os.path.join(synth, "image_list.txt"), "--data_dir", records, "--lowercase",
@@ -128,6 +133,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="v1,v2")
     parser.add_argument("--fonts_dir", default="fonts/", help="tools/fetch_fonts.py's folder")
+    parser.add_argument("--backgrounds_dir", default="backgrounds/",
+                        help="tools/fetch_backgrounds.py's folder (variant v2+textures)")
     parser.add_argument("--val_anno", required=True, help="real validation crops")
     parser.add_argument("--work", default="runs/synth_ablation")
     parser.add_argument("--count", type=int, default=60_000)

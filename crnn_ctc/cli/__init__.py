@@ -6,6 +6,7 @@ installed with the package (pyproject.toml [project.scripts]):
   crnn-ctc-create-tfrecord     create_tfrecord.py     image_list.txt -> TFRecords
   crnn-ctc-generate-synthetic  generate_synthetic.py  rendered word images
   crnn-ctc-fetch-fonts         fetch_fonts.py         Google Fonts families for it
+  crnn-ctc-fetch-backgrounds   fetch_backgrounds.py   photos and textures for it
   crnn-ctc-train               train.py               train / resume / fine-tune
   crnn-ctc-eval                eval.py                word accuracy / CER, contact sheet
   crnn-ctc-export              export.py              SavedModel for TF Serving
@@ -47,6 +48,7 @@ def _command(module: str):
 run_create_tfrecord = _command("create_tfrecord")
 run_generate_synthetic = _command("generate_synthetic")
 run_fetch_fonts = _command("fetch_fonts")
+run_fetch_backgrounds = _command("fetch_backgrounds")
 run_train = _command("train")
 run_eval = _command("eval")
 run_export = _command("export")

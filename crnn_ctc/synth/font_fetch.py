@@ -48,7 +48,8 @@ CATEGORIES = ("sans-serif", "serif", "display", "handwriting", "monospace")
 STYLES = {"regular": ("normal", 400), "bold": ("normal", 700), "italic": ("italic", 400),
           "light": ("normal", 300), "black": ("normal", 900)}
 DEFAULT_STYLES = ("regular", "bold", "italic")
-MANIFEST_COLUMNS = ("id", "family", "category", "file", "weight", "style", "source", "licence")
+MANIFEST_COLUMNS = ("id", "family", "category", "file", "weight", "style", "source", "licence",
+                    "caps_only", "check")
 RETRIES = 3
 TIMEOUT = 60.0
 
@@ -317,14 +318,28 @@ def fetch(cfg: FetchConfig, progress: bool = True) -> dict:
                 left_out.append((family_id, str(err)))
     rows.sort(key=lambda r: r["file"])
     left_out.sort()
+    check_rows(cfg.dest, rows)
     write_manifest(cfg.dest, rows, left_out)
     summary = {"registry": cfg.registry, "metadata": metadata_source, "families": len(ids),
                "fetched": len({r["id"] for r in rows}), "reused": reused, "files": len(rows),
                "left_out": len(left_out), "styles": list(cfg.styles),
+               "files_failing_checks": sum(bool(r["check"]) for r in rows),
+               "caps_only_files": sum(r["caps_only"] == "yes" for r in rows),
                "seconds": round(time.perf_counter() - start, 1)}
     with open(os.path.join(cfg.dest, "fetch.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def check_rows(dest: str, rows: list[dict]) -> None:
+    """Adds the generator's font checks to each row (fonts.load_font on letters and digits):
+    caps_only yes/no and check = why the generator leaves the file out ("" = usable)."""
+    from crnn_ctc.synth import fonts  # noqa: PLC0415 (fonts imports nothing of this module)
+
+    paths = [os.path.join(dest, r["file"]) for r in rows]
+    for row, got in zip(rows, fonts.load_many(paths), strict=True):
+        row["check"] = got if isinstance(got, str) else ""
+        row["caps_only"] = "yes" if not isinstance(got, str) and got.caps_only else "no"
 
 
 def _tsv(value) -> str:

@@ -170,6 +170,12 @@ def cache_path() -> str:
     return os.path.join(root, "crnn_ctc", f"fonts-v{CACHE_VERSION}.json")
 
 
+def load_many(files: list[str], charset: str = string.ascii_letters + string.digits
+              ) -> list[Font | str]:
+    """load_font for each file (cached: _load_cached)."""
+    return _load_cached(files, charset)
+
+
 def _load_cached(files: list[str], charset: str) -> list[Font | str]:
     """load_font for every file, reusing verdicts of unchanged files (path, size, mtime,
     charset) from cache_path(); the cache is rewritten when something new was read. A cache

@@ -15,6 +15,7 @@ import pytest
 from fontTools import ttLib
 
 from crnn_ctc.synth import font_fetch, fonts
+from tests.synth.test_font_checks import _remap
 
 OFL = "SIL Open Font License, 1.1"
 
@@ -103,8 +104,10 @@ def dejavu():
 
 
 @pytest.fixture()
-def registry(dejavu):
+def registry(dejavu, tmp_path_factory):
     sans, serif = dejavu
+    caps = _remap(sans.path, tmp_path_factory.mktemp("caps") / "caps.ttf",
+                  {c: c.upper() for c in "abcdefghijklmnopqrstuvwxyz"})
     reg = Registry()
     meta = dict([
         _family("good-sans", "Good Sans"),
@@ -113,6 +116,7 @@ def registry(dejavu):
         _family("greek-only", "Greek Only", subsets=("greek",)),
         _family("tampered", "Tampered", "handwriting"),
         _family("missing", "Missing Package"),
+        _family("caps-display", "Caps Display", "display", variants={"400": ["normal"]}),
     ])
     licences = {fid: {"license": {"type": OFL}} for fid in meta}
     licences["closed"] = {"license": {"type": "Proprietary EULA"}}
@@ -127,6 +131,7 @@ def registry(dejavu):
             f"files/{fid}-latin-400-italic.woff": woff,
             f"files/{fid}-latin-700-normal.woff": woff})
     reg.add("@fontsource/good-serif", {"files/good-serif-latin-400-normal.woff": serif_woff})
+    reg.add("@fontsource/caps-display", {"files/caps-display-latin-400-normal.woff": _woff(caps)})
     data, _ = reg.packages["@fontsource/tampered"]
     reg.packages["@fontsource/tampered"] = (data, "sha512-" + base64.b64encode(
         hashlib.sha512(b"another file").digest()).decode())
@@ -141,8 +146,13 @@ def _fetch(registry, dest, **kwargs):
 
 def test_fetch_writes_verified_fonts_a_manifest_and_the_reasons(registry, tmp_path):
     summary = _fetch(registry, tmp_path)
-    assert summary["families"] == 6 and summary["fetched"] == 2 and summary["files"] == 4
+    assert summary["families"] == 7 and summary["fetched"] == 3 and summary["files"] == 5
+    assert summary["caps_only_files"] == 1 and summary["files_failing_checks"] == 0
     rows = font_fetch.read_manifest(str(tmp_path))
+    caps = rows.pop(0)
+    assert (caps["file"], caps["caps_only"], caps["check"]) == (
+        "caps-display/caps-display-400-normal.ttf", "yes", "")
+    assert {(r["caps_only"], r["check"]) for r in rows} == {("no", "")}
     assert [(r["file"], r["weight"], r["style"], r["licence"], r["source"]) for r in rows] == [
         ("good-sans/good-sans-400-italic.ttf", 400, "italic", "OFL-1.1",
          "@fontsource/good-sans@1.0.0"),
@@ -200,8 +210,8 @@ def test_server_errors_are_retried(registry, tmp_path, monkeypatch):
 def test_selection_by_category_style_and_limit(registry, tmp_path):
     summary = _fetch(registry, tmp_path, categories=("serif",), styles=("regular", "bold"))
     assert summary["families"] == 1 and summary["files"] == 1  # Good Serif has no bold
-    summary = _fetch(registry, tmp_path / "b", styles=("bold",), limit=2)
-    assert summary["families"] == 2  # closed, good-sans: id order
+    summary = _fetch(registry, tmp_path / "b", styles=("bold",), limit=3)
+    assert summary["families"] == 3  # caps-display (no bold), closed, good-sans: id order
     assert [r["file"] for r in font_fetch.read_manifest(str(tmp_path / "b"))] == [
         "good-sans/good-sans-700-normal.ttf"]
     with pytest.raises(ValueError, match="no Google Fonts family Nope"):
