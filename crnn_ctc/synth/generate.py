@@ -30,6 +30,7 @@ from crnn_ctc.synth import text as text_lib
 CHUNK = 200  # images per task
 FONT_SAMPLING = ("font", "family")
 MAX_TRIES = 5  # draws of text + font per image before it is skipped
+PICK_TRIES = 32  # random fonts (or families) tried for a text before the whole pool is scanned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +80,8 @@ class _Renderer:
         self.cfg = cfg
         self.fonts = pool
         self.symbols = frozenset(symbols)
+        self.families = sorted({f.family for f in pool})
+        self.by_family = {name: [f for f in pool if f.family == name] for name in self.families}
         self.backgrounds = backgrounds_lib.Backgrounds(backgrounds) if backgrounds else None
         words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
         self.sampler = text_lib.TextSampler(
@@ -88,22 +91,45 @@ class _Renderer:
         self.style = render.style(cfg.style, dict(cfg.render_overrides))
         self.symbol_text = symbols
 
+    def _usable(self, font: fonts_lib.Font, text: str) -> bool:
+        return font.covers(text) and font.label(text, self.symbols) is not None
+
+    def pick_font(self, text: str, rng: np.random.Generator) -> fonts_lib.Font | None:
+        """A font that draws ``text``: uniform over such fonts (--font_sampling font), or
+        uniform over such families, then over the family's such fonts (family; a pool of 40
+        weights of one face and 1 of another: both alike). Rejection sampling gives exactly
+        that distribution without scanning a pool of thousands per image; a text that few
+        fonts draw falls back to the scan."""
+        family_mode = self.cfg.font_sampling == "family"
+        for _ in range(PICK_TRIES):
+            if family_mode:
+                members = self.by_family[self.families[int(rng.integers(len(self.families)))]]
+                usable = [f for f in members if self._usable(f, text)]
+                if usable:
+                    return usable[int(rng.integers(len(usable)))]
+            else:
+                font = self.fonts[int(rng.integers(len(self.fonts)))]
+                if self._usable(font, text):
+                    return font
+        usable = [f for f in self.fonts if self._usable(f, text)]
+        if not usable:
+            return None
+        if family_mode:
+            families = sorted({f.family for f in usable})
+            family = families[int(rng.integers(len(families)))]
+            usable = [f for f in usable if f.family == family]
+        return usable[int(rng.integers(len(usable)))]
+
     def make(self, index: int) -> tuple[str, str, bytes] | str:
         """-> (label, font file name, JPEG bytes), or why image ``index`` was skipped."""
         rng = np.random.default_rng((self.cfg.seed, index))
         reason = ""
         for _ in range(MAX_TRIES):
             text = self.sampler.sample(rng)
-            usable = [f for f in self.fonts
-                      if f.covers(text) and f.label(text, self.symbols) is not None]
-            if not usable:
+            font = self.pick_font(text, rng)
+            if font is None:
                 reason = f"no font draws every character of {text!r}"
                 continue
-            if self.cfg.font_sampling == "family":  # a pool of 40 weights of one face and
-                families = sorted({f.family for f in usable})  # 1 of another: both alike
-                family = families[int(rng.integers(len(families)))]
-                usable = [f for f in usable if f.family == family]
-            font = usable[int(rng.integers(len(usable)))]
             try:
                 image = render.render(text, font, rng, self.style, self.backgrounds,
                                       self.symbol_text)

@@ -142,7 +142,7 @@ def _draw_text(text: str, font: ImageFont.FreeTypeFont, tracking: float, margin:
     """-> (text alpha, border alpha or None, text box (x0, y0, x1, y1)) on one canvas; alphas
     float32 (H, W) in [0, 1]."""
     ascent, descent = font.getmetrics()
-    advances = [font.getlength(c) + tracking for c in text]
+    advances = [font.getlength(c) + tracking for c in text] if tracking else []
     width = sum(advances) - tracking if tracking else font.getlength(text)
     width = max(int(np.ceil(width)), 1)
     size = (width + 2 * margin, ascent + descent + 2 * margin)
@@ -254,15 +254,17 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         layers = _bend(layers, box, rng)
     matrix = _homography(box, rng, cfg)
     h, w = text_a.shape
+    # layer by layer: OpenCV's multi-channel warp rounds differently (up to 0.02 in alpha)
     layers = [cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR) for a in layers]
     neighbour_a = layers.pop() if near else None
 
     # Crop: the ink's bounding box plus a random margin per side.
-    ink = np.maximum.reduce(layers[:2]) if border_a is not None else layers[0]
-    ys, xs = np.nonzero(ink > 0.1)
+    ink = np.maximum(layers[0], layers[1]) if border_a is not None else layers[0]
+    ink = ink > 0.1
+    ys, xs = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(xs) == 0:
         raise ValueError(f"{text!r} drew nothing with {font.path}")
-    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    top, bottom, left, right = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
     text_h = bottom - top
     pad = rng.uniform(*cfg.padding, 4)
     if near:  # wide enough, often, to take in a sliver of the next character or line
@@ -270,7 +272,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     pad = (pad * text_h).astype(int)
     y0, y1 = max(0, top - pad[0]), min(h, bottom + pad[1])
     x0, x1 = max(0, left - pad[2]), min(w, right + pad[3])
-    layers = [a[y0:y1, x0:x1] for a in layers]
+    layers = [np.ascontiguousarray(a[y0:y1, x0:x1]) for a in layers]
     ch, cw = y1 - y0, x1 - x0
 
     colours = _palette_colours(rng, cfg.min_contrast) if _chance(rng, cfg.palette_prob) \
@@ -290,7 +292,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         _, border_colour = _colours(rng, cfg.min_contrast)
         image = _blend(image, layers[1], border_colour)
     if neighbour_a is not None:
-        image = _blend(image, neighbour_a[y0:y1, x0:x1], fg_colour)
+        image = _blend(image, np.ascontiguousarray(neighbour_a[y0:y1, x0:x1]), fg_colour)
     relief = _chance(rng, cfg.relief_prob)
     if relief:  # shading, not colour, carries the letters: the visibility check does not apply
         image = scene.relief(image, layers[0], bg_colour, rng)

@@ -313,3 +313,23 @@ def test_fonts_dir_default_entry_adds_the_pip_pool(tmp_path, pool):
     faces = {(f.family, f.style) for f in found}
     assert len(both) == len(found) and {(f.family, f.style) for f in both} == faces
     assert sum(f"duplicate of Roboto {extra.style}" in s for s in skipped) == 1
+
+
+@pytest.mark.parametrize("sampling", ["font", "family"])
+def test_font_picks_follow_the_sampling_rule_without_scanning(sampling):
+    """pick_font's rejection sampling gives the distribution of filtering first: uniform over
+    the fonts (or families) that draw the text; none when no font does."""
+    def font(family, i, chars):
+        return fonts.Font(path=f"{family}{i}.ttf", family=family, style=str(i),
+                          chars=frozenset(chars))
+    pool = ([font("Big", i, ALNUM) for i in range(8)] + [font("One", 0, ALNUM)]
+            + [font("Digits", i, string.digits) for i in range(5)])
+    cfg = synth_generate.GenerateConfig(output_dir="unused", count=1, font_sampling=sampling)
+    renderer = synth_generate._Renderer(cfg, pool, ALNUM, [])
+    rng = np.random.default_rng(0)
+    picks = [renderer.pick_font("word", rng) for _ in range(3000)]
+    assert all(p.family != "Digits" for p in picks)
+    share_one = sum(p.family == "One" for p in picks) / len(picks)
+    # family: Big and One alike (1/2); font: 1 file of 9 (1/9)
+    assert share_one == pytest.approx(0.5 if sampling == "family" else 1 / 9, abs=0.03)
+    assert renderer.pick_font("word" + chr(0x416), rng) is None
