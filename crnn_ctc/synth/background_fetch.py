@@ -40,10 +40,14 @@ class FetchError(Exception):
     """A package that cannot be downloaded or read."""
 
 
+class NoAptGet(FetchError):
+    """No package can be downloaded here: stops the whole run."""
+
+
 def apt_download(package: str, folder: str) -> str:
     """``apt-get download package`` into ``folder`` -> the .deb's path."""
     if shutil.which("apt-get") is None:
-        raise FetchError("apt-get not found: this tool reads Debian/Ubuntu packages; on other "
+        raise NoAptGet("apt-get not found: this tool reads Debian/Ubuntu packages; on other "
                          "systems point --backgrounds_dir at a folder of your own photos")
     res = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True,
                          text=True, check=False)
@@ -142,6 +146,8 @@ def fetch(dest: str, packages=DEFAULT_PACKAGES, download=apt_download) -> dict:
             try:
                 deb = download(package, tmp)
                 got, skipped = take_images(deb_members(deb), package, _version(deb), dest)
+            except NoAptGet:
+                raise
             except FetchError as err:
                 left_out.append((package, str(err)))
                 continue
