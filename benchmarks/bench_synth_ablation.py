@@ -129,6 +129,20 @@ def run_variant(name: str, args) -> dict:
     return result
 
 
+def markdown(results: list[dict]) -> str:
+    """The results as the BENCHMARKS.md table (points vs v2 where v2 is among them)."""
+    base = next((r["word_accuracy"] for r in results if r["variant"] == "v2"), None)
+    lines = ["| variant | word accuracy | CER | vs v2 (points) | families | render img/s per "
+             "worker | train s |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        delta = "" if base is None or r["variant"] == "v2" else \
+            f"{100 * (r['word_accuracy'] - base):+.2f}"
+        lines.append(f"| {r['variant']} | {100 * r['word_accuracy']:.2f}% | "
+                     f"{100 * r['cer']:.2f}% | {delta} | {r['families']} | "
+                     f"{r['images_per_second_per_worker']} | {r['seconds']['train']:.0f} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="v1,v2")
@@ -156,6 +170,7 @@ def main():
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps(summary, indent=1))
+    print(markdown(results), file=sys.stderr)
 
 
 if __name__ == "__main__":

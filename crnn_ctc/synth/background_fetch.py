@@ -86,7 +86,7 @@ def deb_members(path: str) -> dict[str, bytes]:
     return out
 
 
-def _licences(members: dict[str, bytes], package: str) -> str:
+def licences(members: dict[str, bytes], package: str) -> str:
     """The distinct License: lines of the package's copyright file, joined."""
     text = members.get(f"usr/share/doc/{package}/copyright", b"").decode("utf-8", "replace")
     found = []
@@ -105,7 +105,7 @@ def _version(deb: str) -> str:
 def take_images(members: dict[str, bytes], package: str, version: str, dest: str
                 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """Writes the package's usable images -> (manifest rows, [(path, reason)])."""
-    licence = _licences(members, package)
+    licence = licences(members, package)
     rows, left_out = [], []
     for name in sorted(members):
         if not name.lower().endswith(IMAGE_EXTENSIONS) or "/icons/" in name:

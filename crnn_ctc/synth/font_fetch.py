@@ -63,6 +63,8 @@ class FetchConfig:
     styles: tuple[str, ...] = DEFAULT_STYLES
     limit: int = 0  # at most this many families (0 = no limit), in id order
     workers: int = 8  # parallel downloads
+    google: bool = True  # Google Fonts families (False: only the Debian packages)
+    debian: tuple[str, ...] = ()  # Debian font packages as well (debian_fonts.py)
 
     def __post_init__(self):
         bad = [s for s in self.styles if s not in STYLES]
@@ -284,13 +286,15 @@ def _done_rows(folder: str, styles: tuple[str, ...]) -> list[dict] | None:
     return rows
 
 
-def fetch(cfg: FetchConfig, progress: bool = True) -> dict:
-    """Fetches the chosen families into cfg.dest -> summary (also written as fetch.json)."""
+def fetch(cfg: FetchConfig, progress: bool = True, apt_download=None) -> dict:
+    """Fetches the chosen families (and cfg.debian's packages, with ``apt_download(package,
+    folder) -> .deb``, default apt-get) into cfg.dest -> summary (also written as fetch.json)."""
     start = time.perf_counter()
     cache = os.path.join(cfg.dest, ".cache")
     os.makedirs(cache, exist_ok=True)
-    families, licences, metadata_source = load_metadata(cfg.registry, cache)
-    ids, unknown = choose_families(families, cfg)
+    families, licences, metadata_source = load_metadata(cfg.registry, cache) if cfg.google \
+        else ({}, {}, "")
+    ids, unknown = choose_families(families, cfg) if cfg.google else ([], [])
     if unknown:
         raise ValueError(f"--families: no Google Fonts family {', '.join(unknown)}")
     rows: list[dict] = []
@@ -316,6 +320,13 @@ def fetch(cfg: FetchConfig, progress: bool = True) -> dict:
                 reused += was_done
             except FetchError as err:
                 left_out.append((family_id, str(err)))
+    if cfg.debian:
+        from crnn_ctc.synth import debian_fonts  # noqa: PLC0415
+
+        got, skipped = debian_fonts.fetch(cfg.dest, cfg.debian,
+                                          **({"download": apt_download} if apt_download else {}))
+        rows += got
+        left_out += skipped
     rows.sort(key=lambda r: r["file"])
     left_out.sort()
     check_rows(cfg.dest, rows)
@@ -323,6 +334,7 @@ def fetch(cfg: FetchConfig, progress: bool = True) -> dict:
     summary = {"registry": cfg.registry, "metadata": metadata_source, "families": len(ids),
                "fetched": len({r["id"] for r in rows}), "reused": reused, "files": len(rows),
                "left_out": len(left_out), "styles": list(cfg.styles),
+               "debian_packages": sorted({r["id"] for r in rows if r["category"] == "debian"}),
                "files_failing_checks": sum(bool(r["check"]) for r in rows),
                "caps_only_files": sum(r["caps_only"] == "yes" for r in rows),
                "seconds": round(time.perf_counter() - start, 1)}

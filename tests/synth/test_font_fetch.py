@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 from fontTools import ttLib
 
-from crnn_ctc.synth import font_fetch, fonts
+from crnn_ctc.synth import background_fetch, font_fetch, fonts
 from tests.synth.test_font_checks import _remap
 
 OFL = "SIL Open Font License, 1.1"
@@ -237,3 +237,49 @@ def test_bad_settings_are_refused():
         font_fetch.FetchConfig(dest="x", styles=("heavy",))
     with pytest.raises(ValueError, match="--categories script: choose from sans-serif"):
         font_fetch.FetchConfig(dest="x", categories=("script",))
+
+
+def test_debian_font_packages_join_the_manifest(dejavu, tmp_path):
+    from tests.synth.test_background_fetch import _deb
+
+    sans = dejavu[0]
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    with open(sans.path, "rb") as f:
+        ttf = f.read()
+    _deb(debs / "fonts-seg_0.4-1_all.deb", {
+        "usr/share/fonts/truetype/seg/Seg.ttf": ttf,
+        "usr/share/fonts/truetype/seg/broken.ttf": b"not a font",
+        "usr/share/doc/fonts-seg/copyright": b"Files: *\nLicense: OFL-1.1\n"})
+    _deb(debs / "fonts-docs_1.0_all.deb", {"usr/share/doc/fonts-docs/README": b"x"})
+
+    def download(package, folder):
+        found = [p for p in os.listdir(debs) if p.startswith(f"{package}_")]
+        if not found:
+            raise background_fetch.FetchError(f"apt-get download {package}: E: Unable to "
+                                               "locate package")
+        dst = os.path.join(folder, found[0])
+        with open(debs / found[0], "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+        return dst
+
+    cfg = font_fetch.FetchConfig(dest=str(tmp_path / "fonts"), google=False,
+                                 debian=("fonts-seg", "fonts-docs", "fonts-gone"))
+    summary = font_fetch.fetch(cfg, progress=False, apt_download=download)
+    assert summary["files"] == 1 and summary["debian_packages"] == ["fonts-seg"]
+    rows = font_fetch.read_manifest(cfg.dest)
+    assert [(r["id"], r["family"], r["file"], r["weight"], r["style"], r["source"],
+             r["licence"], r["check"]) for r in rows] == [
+        ("fonts-seg", "DejaVu Sans", "debian/fonts-seg/Seg.ttf", 400, "Book",
+         "debian:fonts-seg=0.4-1", "OFL-1.1", "")]
+    with open(os.path.join(cfg.dest, "left_out.tsv"), encoding="utf-8") as f:
+        reasons = dict(line.rstrip("\n").split("\t") for line in list(f)[1:])
+    assert reasons["fonts-docs"] == "no TTF/OTF file under usr/share/fonts"
+    assert reasons["fonts-gone"].startswith("apt-get download fonts-gone")
+    assert reasons["fonts-seg:usr/share/fonts/truetype/seg/broken.ttf"].startswith("cannot read")
+    assert not registry_requests_made(cfg.dest)
+
+
+def registry_requests_made(dest):
+    """--nogoogle touches no registry: no metadata tarball in the cache."""
+    return os.listdir(os.path.join(dest, ".cache"))
