@@ -7,7 +7,7 @@
 
 The files come from the npm registry (@fontsource/<id>, Latin subset; the family list, categories
 and licences from google-font-metadata), each tarball checked against the registry's sha512 and
-kept in <dest>/.cache, so a stopped run resumes and a repeated one downloads nothing. Written
+kept in <dest>/.cache, so a stopped run resumes and a repeated one downloads no tarball. Written
 beside the fonts: manifest.tsv (id, family, category, file, weight, style, source, licence),
 left_out.tsv (id, reason) and fetch.json. Keep the folder out of git.
 """

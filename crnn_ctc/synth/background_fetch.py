@@ -97,7 +97,17 @@ def licences(members: dict[str, bytes], package: str) -> str:
     return "; ".join(found) or "see the package's copyright file"
 
 
-def _version(deb: str) -> str:
+def unique(rel: str, taken: set[str]) -> str:
+    """``rel``, or with _2, _3 ... before the extension if a file of this run has the name."""
+    stem, ext = os.path.splitext(rel)
+    k, out = 1, rel
+    while out in taken:
+        k += 1
+        out = f"{stem}_{k}{ext}"
+    return out
+
+
+def deb_version(deb: str) -> str:
     parts = os.path.basename(deb)[:-len(".deb")].split("_")
     return parts[1] if len(parts) > 1 else ""
 
@@ -111,8 +121,8 @@ def take_images(members: dict[str, bytes], package: str, version: str, dest: str
         if not name.lower().endswith(IMAGE_EXTENSIONS) or "/icons/" in name:
             continue
         where = f"{package}:{name}"
-        base = os.path.basename(name).lower().replace("no-logo", "")
-        if any(w in base for w in TEXT_WORDS):
+        words = set(re.split(r"[^a-z]+", os.path.basename(name).lower().replace("no-logo", "")))
+        if words & set(TEXT_WORDS):  # whole words: "texture" and "design" are fine
             left_out.append((where, "its name says it may hold text"))
             continue
         image = cv2.imdecode(np.frombuffer(members[name], np.uint8), cv2.IMREAD_COLOR)
@@ -128,7 +138,7 @@ def take_images(members: dict[str, bytes], package: str, version: str, dest: str
             image = cv2.resize(image, (round(w * scale), round(h * scale)),
                                interpolation=cv2.INTER_AREA)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.splitext(name)[0].split("/", 3)[-1])
-        rel = os.path.join(package, f"{stem}.jpg")
+        rel = unique(os.path.join(package, f"{stem}.jpg"), {r["file"] for r in rows})
         os.makedirs(os.path.join(dest, package), exist_ok=True)
         cv2.imwrite(os.path.join(dest, rel), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
         rows.append({"file": rel, "package": package, "version": version, "source": name,
@@ -145,7 +155,7 @@ def fetch(dest: str, packages=DEFAULT_PACKAGES, download=apt_download) -> dict:
         for package in packages:
             try:
                 deb = download(package, tmp)
-                got, skipped = take_images(deb_members(deb), package, _version(deb), dest)
+                got, skipped = take_images(deb_members(deb), package, deb_version(deb), dest)
             except NoAptGet:
                 raise
             except FetchError as err:

@@ -49,7 +49,7 @@ def fetch(dest: str, packages, download=background_fetch.apt_download
             except background_fetch.FetchError as err:
                 left_out.append((package, str(err)))
                 continue
-            version = os.path.basename(deb).split("_")[1] if "_" in deb else ""
+            version = background_fetch.deb_version(deb)
             licence = background_fetch.licences(members, package)
             files = sorted(n for n in members if n.startswith("usr/share/fonts/")
                            and n.lower().endswith(FONT_EXTENSIONS))
@@ -59,7 +59,9 @@ def fetch(dest: str, packages, download=background_fetch.apt_download
             folder = os.path.join(dest, "debian", package)
             os.makedirs(folder, exist_ok=True)
             for name in files:
-                rel = os.path.join("debian", package, os.path.basename(name))
+                rel = background_fetch.unique(os.path.join("debian", package,
+                                                           os.path.basename(name)),
+                                              {r["file"] for r in rows})
                 try:
                     row = _row(package, version, licence, rel, members[name])
                 except Exception as err:  # noqa: BLE001 (fontTools raises many types)

@@ -72,8 +72,11 @@ def _bar_share(ink: np.ndarray) -> float:
     return 1.0 - float(((top - top.mean(axis=0, keepdims=True)) ** 2).sum()) / total
 
 
-def check(font: ImageFont.FreeTypeFont, chars) -> Verdict:
-    """The checks on ``chars`` (the characters the character map says the font has)."""
+def check(font: ImageFont.FreeTypeFont, chars, space_mapped: bool | None = None) -> Verdict:
+    """The checks on ``chars`` (the characters the character map says the font has);
+    ``space_mapped``: whether the map has a space (default: whether ``chars`` has one)."""
+    if space_mapped is None:
+        space_mapped = " " in chars
     inks = {c: i for c in chars if not c.isspace() and (i := _ink(font, c)) is not None}
     if not inks:
         return Verdict(False, frozenset(), "")
@@ -90,7 +93,7 @@ def check(font: ImageFont.FreeTypeFont, chars) -> Verdict:
         sims = v @ v.T
         alike = float((sims.sum() - np.trace(sims)) / (len(v) * (len(v) - 1)))
         bars = float(np.median([_bar_share(inks[c]) for c in distinct]))
-        if _ink(font, " ") is not None:
+        if space_mapped and _ink(font, " ") is not None:  # (unmapped: the .notdef box)
             reason = ("its space draws ink: guide lines, a grid or a highlight box come with "
                       "every letter")
         elif alike >= ALIKE:

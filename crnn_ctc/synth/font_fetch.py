@@ -11,7 +11,8 @@ Sources, all ordinary HTTPS downloads from the registry (no Node.js):
                          (dest/<id>/<id>-<weight>-<style>.ttf|.otf) that every tool can read
 
 Every tarball is checked against the registry's sha512 integrity before it is opened, and kept in
-dest/.cache/, so an interrupted run picks up where it stopped and a re-run downloads nothing.
+dest/.cache/, so an interrupted run picks up where it stopped; a re-run downloads no tarball and
+does not look up the families it finished.
 Written beside the fonts: manifest.tsv (one row per font file: id, family, category, file, weight,
 style, source package@version, licence) and left_out.tsv (id, reason): families whose licence is
 not one that allows shipping a model trained on them (OFL-1.1, Apache-2.0, UFL-1.0), that have no
@@ -27,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import time
 import urllib.error
@@ -218,6 +220,8 @@ def _licence(family_id: str, licences: dict, package_licence: str) -> str:
 def fetch_family(family_id: str, meta: dict, licences: dict, cfg: FetchConfig,
                  cache: str) -> list[dict]:
     """Downloads, verifies and writes one family -> its manifest rows. Raises FetchError."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", family_id):  # it names a folder
+        raise FetchError("not a family id the registry uses")
     if "latin" not in meta.get("subsets", []):
         raise FetchError("no Latin subset")
     variants = pick_variants(meta, cfg.styles)

@@ -64,7 +64,7 @@ EXCLUDED_FAMILIES = {
     r"^Redacted": "redaction scribbles",
     r"^(Noto (Color )?Emoji|Noto Sans Symbols|Noto Music|Material (Icons|Symbols))": "icons",
 }
-CACHE_VERSION = 2  # bump when load_font's verdicts change
+CACHE_VERSION = 3  # bump when load_font's verdicts change
 DEFAULT_TEST_SHARE = 0.25
 FONT_SPLITS = ("all", "train", "test")
 DEFAULT_POOL = "default"  # a --fonts_dir entry that stands for the default pool's folders
@@ -155,7 +155,8 @@ def load_font(path: str, charset: str) -> Font | str:
     for pattern, why in EXCLUDED_FAMILIES.items():
         if re.search(pattern, family):
             return f"{family}: {why}"
-    verdict = font_checks.check(ImageFont.truetype(path, font_checks.SIZE), sorted(chars))
+    verdict = font_checks.check(ImageFont.truetype(path, font_checks.SIZE), sorted(chars),
+                                space_mapped=" " in mapped)
     if verdict.reason:
         return verdict.reason
     if verdict.blank:  # a speck is not a character a reader could see
@@ -194,8 +195,9 @@ def _load_cached(files: list[str], charset: str) -> list[Font | str]:
             entry = font if isinstance(font, str) else dataclasses.asdict(font)
             if isinstance(entry, dict):
                 entry["chars"] = "".join(sorted(entry["chars"]))
-            cache[key_of[path]] = entry
-            changed = True
+            if not (isinstance(entry, str) and entry.startswith("cannot read")):
+                cache[key_of[path]] = entry  # a read error may be passing (a missing module)
+                changed = True
         out.append(entry if isinstance(entry, str) else Font(
             **{**entry, "path": path, "chars": frozenset(entry["chars"])}))
     if changed:

@@ -80,8 +80,10 @@ class _Renderer:
         self.cfg = cfg
         self.fonts = pool
         self.symbols = frozenset(symbols)
-        self.families = sorted({f.family for f in pool})
-        self.by_family = {name: [f for f in pool if f.family == name] for name in self.families}
+        self.by_family: dict[str, list[fonts_lib.Font]] = {}
+        for font in pool:
+            self.by_family.setdefault(font.family, []).append(font)
+        self.families = sorted(self.by_family)
         self.backgrounds = backgrounds_lib.Backgrounds(backgrounds) if backgrounds else None
         words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
         self.sampler = text_lib.TextSampler(

@@ -94,6 +94,9 @@ def _pil_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+SLIVER = 0.15  # of the text height: the most of a neighbouring character a crop shows
+
+
 def _chance(rng: np.random.Generator, p: float) -> bool:
     """True with probability ``p``; draws nothing when ``p`` is 0, so a style without an
     effect makes the same pixels as before the effect existed."""
@@ -249,7 +252,8 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         layers.append(cv2.GaussianBlur(moved, (0, 0), max(0.5, rng.uniform(0.5, 0.12 * size))))
     if near:  # warped with the word, taken off the list after
         lines = _chance(rng, cfg.lines_prob)
-        layers.append(scene.neighbours(text_a.shape, pil, box, symbols, rng, lines))
+        layers.append(scene.neighbours(text_a.shape, pil, box, symbols, rng, lines,
+                                       tracking))
     if rng.random() < cfg.curve_prob:
         layers = _bend(layers, box, rng)
     matrix = _homography(box, rng, cfg)
@@ -270,18 +274,27 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     if near:  # wide enough, often, to take in a sliver of the next character or line
         pad = np.maximum(pad, rng.uniform(0.1, 0.8, 4) * [0.6, 0.6, 1.0, 1.0])
     pad = (pad * text_h).astype(int)
+    if near:  # ... but never a whole character: at most SLIVER of the text height past its edge
+        most = SLIVER * text_h
+        beside = neighbour_a[top:bottom] > 0.1  # the characters left and right, on the line
+        around = (neighbour_a[:, left:right] > 0.1).T  # the lines above and below
+        for k, (ink, start, step) in enumerate([(around, top, -1), (around, bottom, 1),
+                                                (beside, left, -1), (beside, right, 1)]):
+            limit = scene.sliver_pad(ink, start, step, most)
+            if limit is not None:
+                pad[k] = min(pad[k], limit)
     y0, y1 = max(0, top - pad[0]), min(h, bottom + pad[1])
     x0, x1 = max(0, left - pad[2]), min(w, right + pad[3])
     layers = [np.ascontiguousarray(a[y0:y1, x0:x1]) for a in layers]
     ch, cw = y1 - y0, x1 - x0
 
-    colours = _palette_colours(rng, cfg.min_contrast) if _chance(rng, cfg.palette_prob) \
-        else None
     if backgrounds is not None and rng.random() < cfg.photo_prob:
         image = backgrounds.crop(ch, cw, rng)
         # text contrasts with the photo's mean; the photo's own detail makes it harder to read
         bg_colour, fg_colour = _colours(rng, cfg.min_contrast + 30, image.mean(axis=(0, 1)))
     else:
+        colours = _palette_colours(rng, cfg.min_contrast) \
+            if _chance(rng, cfg.palette_prob) else None
         bg_colour, fg_colour = colours or _colours(rng, cfg.min_contrast)
         image = _background(ch, cw, bg_colour, rng, cfg)
     if _chance(rng, cfg.distractor_prob):
@@ -299,8 +312,9 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     else:
         image = _blend(image, layers[0], fg_colour)
     if _chance(rng, cfg.edge_prob):
+        ink_box = (left - x0, top - y0, right - x0, bottom - y0)
         image = scene.edges(image, rng, fg_colour if rng.random() < 0.5
-                            else rng.uniform(0, 255, 3))
+                            else rng.uniform(0, 255, 3), ink_box)
     if _chance(rng, cfg.elastic_prob):
         image = scene.elastic(image, rng)
 

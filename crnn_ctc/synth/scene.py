@@ -21,18 +21,22 @@ import cv2
 import numpy as np
 from PIL import ImageDraw, ImageFont
 
+# Narrow glyphs are left out of neighbours: a sliver of an "l" is a whole "l".
+NARROW = set("iIjlft1r|!.,:;'")
+
 
 def random_chars(symbols: str, rng: np.random.Generator, lo: int, hi: int) -> str:
-    letters = [c for c in symbols if c.isalpha()] or list(symbols)
+    letters = [c for c in symbols if c.isalpha() and c not in NARROW] or list(symbols)
     n = int(rng.integers(lo, hi + 1))
     return "".join(letters[int(i)] for i in rng.integers(0, len(letters), n))
 
 
 def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbols: str,
-               rng: np.random.Generator, lines: bool) -> np.ndarray:
+               rng: np.random.Generator, lines: bool, tracking: float = 0.0) -> np.ndarray:
     """An alpha layer (same canvas as the word, ``box`` its text box) holding 1-3 characters
-    one space left and right of the word and, if ``lines``, parts of a text line above or
-    below; zeros where nothing was drawn."""
+    at least a space (plus the word's own ``tracking``) left and right of the word and, if
+    ``lines``, parts of a text line above or below; zeros where nothing was drawn. The crop
+    (render.render) shows at most a sliver of them: see sliver_pad."""
     h, w = shape
     x0, y0, x1, y1 = box
     canvas = np.zeros((h, w), np.uint8)
@@ -40,14 +44,14 @@ def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbol
 
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    space = max(font.getlength(" "), 0.2 * font.size)
+    space = max(font.getlength(" "), 0.2 * font.size) + max(tracking, 0.0)
     if rng.random() < 0.8:
         left = random_chars(symbols, rng, 1, 3)
-        gap = space * rng.uniform(0.3, 1.2)
+        gap = space * rng.uniform(0.8, 1.5)
         draw.text((x0 - gap - font.getlength(left), y0), left, font=font, fill=255)
     if rng.random() < 0.8:
         right = random_chars(symbols, rng, 1, 3)
-        draw.text((x1 + space * rng.uniform(0.3, 1.2), y0), right, font=font, fill=255)
+        draw.text((x1 + space * rng.uniform(0.8, 1.5), y0), right, font=font, fill=255)
     if lines:
         line_h = y1 - y0
         for sign in (-1, 1):
@@ -59,21 +63,40 @@ def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbol
     return np.asarray(image, np.float32) / 255.0
 
 
-def edges(image: np.ndarray, rng: np.random.Generator, colour) -> np.ndarray:
-    """1-2 straight strokes close to and nearly parallel with the crop's sides."""
+def sliver_pad(outside: np.ndarray, start: int, step: int, most: float) -> int | None:
+    """How far a crop side may reach out from ink column ``start`` (moving by ``step`` = -1
+    left or +1 right) over ``outside``'s ink (H, W bool) before taking in more than ``most``
+    pixels of it: None when nothing lies that way."""
+    cols = np.flatnonzero(outside.any(axis=0))
+    cols = cols[cols < start] if step < 0 else cols[cols >= start]
+    if len(cols) == 0:
+        return None
+    nearest = cols.max() if step < 0 else cols.min()
+    return int(abs(start - nearest) + most)
+
+
+def edges(image: np.ndarray, rng: np.random.Generator, colour,
+          ink_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """1-2 straight strokes close to and nearly parallel with the crop's sides, inside the
+    margin around ``ink_box`` (x0, y0, x1, y1 of the word's ink), so that a stroke never
+    crosses a letter or passes for one (a vertical edge beside an "o" reads "ol")."""
     h, w = image.shape[:2]
+    x0, y0, x1, y1 = ink_box or (w // 2, h // 2, w // 2, h // 2)
     out = image.copy()
     for _ in range(int(rng.integers(1, 3))):
         side = int(rng.integers(4))
         t = max(1, int(round(min(h, w) * rng.uniform(0.02, 0.08))))
-        d = rng.uniform(0.0, 0.12)
-        tilt = rng.normal(0, 0.03)
+        room = [y0, h - y1, x0, w - x1][side] - t - 1  # margin between the side and the ink
+        if room < 1:
+            continue
+        d = rng.uniform(0.0, min(room, 0.12 * (h if side < 2 else w)))
+        tilt = rng.normal(0, 0.01)
         if side < 2:  # top / bottom
-            y = d * h if side == 0 else (1 - d) * h
-            p, q = (0, y), (w, y + tilt * w)
+            y = d if side == 0 else h - 1 - d
+            p, q = (0, y), (w, y + np.clip(tilt * w, -room + d, room - d))
         else:  # left / right
-            x = d * w if side == 2 else (1 - d) * w
-            p, q = (x, 0), (x + tilt * h, h)
+            x = d if side == 2 else w - 1 - d
+            p, q = (x, 0), (x + np.clip(tilt * h, -room + d, room - d), h)
         shade = tuple(float(v) for v in colour)
         cv2.line(out, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), shade, t, cv2.LINE_AA)
     return out

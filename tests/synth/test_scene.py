@@ -75,6 +75,30 @@ def test_neighbours_sit_beside_the_word_and_lines_above_or_below(font):
     assert side >= 15 and above >= 5
 
 
+@pytest.mark.parametrize("start,step,most,want", [
+    (10, -1, 2, 7),  # ink at columns 4-5 left of 10: reach 10 - 5 + 2 = 7 -> crop from col 3
+    (20, 1, 2, 7),  # ink from column 25 right of 20
+    (10, -1, 0, 5),
+    (26, 1, 1, None),  # nothing right of 26
+])
+def test_sliver_pad_reaches_at_most_most_pixels_into_a_neighbour(start, step, most, want):
+    ink = np.zeros((3, 30), bool)
+    ink[1, 4:6] = True
+    ink[0, 25] = True
+    assert scene.sliver_pad(ink, start, step, most) == want
+
+
+def test_edges_stay_in_the_margin():
+    image = np.full((40, 120, 3), 200, np.float32)
+    box = (30, 10, 90, 30)  # the word's ink
+    for seed in range(30):
+        out = scene.edges(image, np.random.default_rng(seed), np.float32([0, 0, 0]), box)
+        changed = np.abs(out - image).max(axis=2) > 1
+        assert not changed[box[1]:box[3], box[0]:box[2]].any()
+    tight = scene.edges(image, np.random.default_rng(0), np.float32([0, 0, 0]), (0, 0, 120, 40))
+    np.testing.assert_array_equal(tight, image)  # no margin: no stroke
+
+
 def test_chance_draws_nothing_at_zero():
     rng = np.random.default_rng(0)
     state = rng.bit_generator.state
@@ -123,7 +147,7 @@ def test_neighbours_put_ink_at_the_crop_borders(font):
             sides = np.concatenate([luma[:, :2], luma[:, -2:]], axis=1)
             hits += bool((np.abs(sides - ground) > 60).any())
         shares.append(hits / 40)
-    assert shares[1] >= shares[0] + 0.25, shares
+    assert shares[1] >= shares[0] + 0.15, shares
 
 
 def test_an_invisible_word_is_refused():
