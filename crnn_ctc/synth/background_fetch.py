@@ -107,6 +107,16 @@ def unique(rel: str, taken: set[str]) -> str:
     return out
 
 
+def write_tsv(path: str, header, rows) -> None:
+    """A header line and one line per row; tabs and newlines inside values become spaces."""
+    def line(values) -> str:
+        return "\t".join(str(v).replace("\t", " ").replace("\n", " ") for v in values) + "\n"
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(line(header))
+        f.writelines(line(r) for r in rows)
+
+
 def deb_version(deb: str) -> str:
     parts = os.path.basename(deb)[:-len(".deb")].split("_")
     return parts[1] if len(parts) > 1 else ""
@@ -163,12 +173,9 @@ def fetch(dest: str, packages=DEFAULT_PACKAGES, download=apt_download) -> dict:
                 continue
             rows += got
             left_out += skipped
-    with open(os.path.join(dest, "manifest.tsv"), "w", encoding="utf-8") as f:
-        f.write("\t".join(MANIFEST_COLUMNS) + "\n")
-        f.writelines("\t".join(str(r[c]) for c in MANIFEST_COLUMNS) + "\n" for r in rows)
-    with open(os.path.join(dest, "left_out.tsv"), "w", encoding="utf-8") as f:
-        f.write("what\treason\n")
-        f.writelines(f"{what}\t{why}\n" for what, why in left_out)
+    write_tsv(os.path.join(dest, "manifest.tsv"), MANIFEST_COLUMNS,
+              [[r[c] for c in MANIFEST_COLUMNS] for r in rows])
+    write_tsv(os.path.join(dest, "left_out.tsv"), ("what", "reason"), left_out)
     if not rows:
         raise FetchError(f"no usable image in {', '.join(packages)} (see left_out.tsv)")
     return {"images": len(rows), "packages": sorted({r["package"] for r in rows}),

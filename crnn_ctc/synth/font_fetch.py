@@ -38,6 +38,7 @@ import urllib.request
 from absl import logging
 
 from crnn_ctc import extras
+from crnn_ctc.synth.background_fetch import write_tsv
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 METADATA_PACKAGE = "google-font-metadata"
@@ -358,18 +359,11 @@ def check_rows(dest: str, rows: list[dict]) -> None:
         row["caps_only"] = "yes" if not isinstance(got, str) and got.caps_only else "no"
 
 
-def _tsv(value) -> str:
-    return str(value).replace("\t", " ").replace("\n", " ")
-
-
 def write_manifest(dest: str, rows: list[dict], left_out: list[tuple[str, str]]) -> None:
     """manifest.tsv (MANIFEST_COLUMNS, header first) and left_out.tsv (id, reason)."""
-    with open(os.path.join(dest, "manifest.tsv"), "w", encoding="utf-8") as f:
-        f.write("\t".join(MANIFEST_COLUMNS) + "\n")
-        f.writelines("\t".join(_tsv(r[c]) for c in MANIFEST_COLUMNS) + "\n" for r in rows)
-    with open(os.path.join(dest, "left_out.tsv"), "w", encoding="utf-8") as f:
-        f.write("id\treason\n")
-        f.writelines(f"{_tsv(i)}\t{_tsv(reason)}\n" for i, reason in left_out)
+    write_tsv(os.path.join(dest, "manifest.tsv"), MANIFEST_COLUMNS,
+              [[r[c] for c in MANIFEST_COLUMNS] for r in rows])
+    write_tsv(os.path.join(dest, "left_out.tsv"), ("id", "reason"), left_out)
 
 
 def read_manifest(dest: str) -> list[dict]:
