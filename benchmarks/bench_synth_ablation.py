@@ -17,7 +17,9 @@ Variants: v1 = today's generator as the shipped model's recipe used it (style mj
 pool + Debian fonts in /usr/share/fonts: 167 families); v2 = style scene + --fonts_dir (the
 Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts; v2-no_<part> = v2 with one
 part off (PARTS); v2-v1_fonts = v2's rendering with v1's fonts; v2+textures = v2 with photo and
-texture backgrounds (--backgrounds_dir, tools/fetch_backgrounds.py) for half the images. Each
+texture backgrounds (--backgrounds_dir, tools/fetch_backgrounds.py) for half the images; any
+variant + <render setting>=<value> = that variant with one setting replaced (v2+min_visible=40,
+several may follow each other). Each
 variant's result is written to --work/<variant>/result.json as soon as it is done; the summary
 (stdout and --out) holds all of them. Generation speed (images/s) is the generator's own
 rendering rate (generate.json, without reading the font pool), with --num_workers processes.
@@ -35,7 +37,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.bench_create_tfrecord import machine_info  # noqa: E402
+from benchmarks.bench_create_tfrecord import emit, machine_info  # noqa: E402
+from crnn_ctc.synth.render import ABLATABLE  # noqa: E402
 
 # v2 part -> the render settings that switch it off
 PARTS = {
@@ -48,25 +51,51 @@ PARTS = {
     "camera": {"motion_blur_prob": 0, "exposure_prob": 0},
     "visibility": {"min_visible": 0},
 }
-TEXT = ["--case_weights", "0.35,0.35,0.25,0.05", "--random_share", "0.15"]
+TEXT = {"case_weights": "0.35,0.35,0.25,0.05", "random_share": "0.15"}
+
+
+def text_flags(settings: dict) -> list[str]:
+    """The generator's text flags: the protocol's (TEXT), with a variant's replacements."""
+    return [f"--{k}={v}" for k, v in {**TEXT, **settings.get("text", {})}.items()]
 
 
 def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrounds/") -> dict:
+    """The generator settings of a variant: a base (v1, v2, v2-v1_fonts, v2-no_<part>) and
+    any '+' modifiers: +textures (photo backgrounds for half the images), +lengths=<spec>
+    (--length_weights, e.g. scene), +cases=<l:u:t:a> (--case_weights, e.g. 0.15:0.55:0.25:0.05)
+    or +<setting>=<value> (a render setting replaced, e.g. v2+min_visible=40)."""
+    base, *modifiers = name.split("+")
     v1_fonts = "default,/usr/share/fonts"
-    if name == "v1":
-        return {"style": "mjsynth", "fonts": v1_fonts, "render": {}}
     v2 = {"style": "scene", "fonts": f"{v1_fonts},{fonts_dir}", "render": {}}
-    if name == "v2":
-        return v2
-    if name == "v2-v1_fonts":
-        return {**v2, "fonts": v1_fonts}
-    if name == "v2+textures":  # photo backgrounds (tools/fetch_backgrounds.py) for half
-        return {**v2, "backgrounds": backgrounds_dir}
-    part = name.removeprefix("v2-no_")
-    if part in PARTS:
-        return {**v2, "render": PARTS[part]}
-    raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, v2+textures, "
-                     + ", ".join(f"v2-no_{p}" for p in PARTS))
+    part = base.removeprefix("v2-no_")
+    if base == "v1":
+        settings = {"style": "mjsynth", "fonts": v1_fonts, "render": {}}
+    elif base == "v2":
+        settings = v2
+    elif base == "v2-v1_fonts":
+        settings = {**v2, "fonts": v1_fonts}
+    elif base.startswith("v2-no_") and part in PARTS:
+        settings = {**v2, "render": dict(PARTS[part])}
+    else:
+        raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
+                         + ", ".join(f"v2-no_{p}" for p in PARTS)
+                         + ", each with any +textures or +<render setting>=<value>")
+    for modifier in modifiers:
+        key, eq, value = modifier.partition("=")
+        if modifier == "textures":
+            settings = {**settings, "backgrounds": backgrounds_dir}
+        elif key == "lengths" and eq:
+            settings = {**settings, "text": {**settings.get("text", {}), "length_weights": value}}
+        elif key == "cases" and eq:
+            settings = {**settings, "text": {**settings.get("text", {}),
+                                             "case_weights": value.replace(":", ",")}}
+        elif eq and key in ABLATABLE:
+            settings = {**settings, "render": {**settings["render"], key: float(value)}}
+        else:
+            raise ValueError(f"variant {name!r}: modifier {modifier!r} is neither textures, "
+                             f"lengths=, cases= nor <setting>=<value> with a setting of "
+                             f"{', '.join(ABLATABLE)}")
+    return settings
 
 
 def _run(cmd: list[str], log) -> float:
@@ -92,7 +121,7 @@ def run_variant(name: str, args) -> dict:
             py, "tools/generate_synthetic.py", "--output_dir", synth, "--count", str(args.count),
             "--seed", str(args.seed), "--style", settings["style"], "--fonts_dir",
             settings["fonts"], "--font_sampling", "family", "--num_workers",
-            str(args.num_workers), "--progress=false", *TEXT,
+            str(args.num_workers), "--progress=false", *text_flags(settings),
             *(["--render", ",".join(render)] if render else []),
             *(["--backgrounds_dir", settings["backgrounds"]] if "backgrounds" in settings
               else [])], log)}
@@ -166,10 +195,7 @@ def main():
     summary = {"machine": machine_info(), "protocol": {
         "count": args.count, "steps": args.steps, "batch": 32, "preset": "small",
         "seed": args.seed, "val_anno": args.val_anno}, "results": results}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
-    print(json.dumps(summary, indent=1))
+    emit(summary, args.out)
     print(markdown(results), file=sys.stderr)
 
 

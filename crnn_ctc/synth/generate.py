@@ -45,6 +45,7 @@ class GenerateConfig:
     digit_share: float = 0.5
     max_length: int = 16
     case_weights: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
+    length_weights: tuple[tuple[int, float], ...] = ()  # text.parse_length_weights; () = as listed
     fonts_dirs: tuple[str, ...] = ()  # default: the pip-installed pool (fonts.default_dirs())
     font_split: str = "all"  # all | train | test (held-out families)
     font_sampling: str = "font"  # font: every file alike | family: every family alike, then a style
@@ -89,7 +90,8 @@ class _Renderer:
         self.sampler = text_lib.TextSampler(
             text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
                                   digit_share=cfg.digit_share, max_length=cfg.max_length,
-                                  case_weights=cfg.case_weights), words)
+                                  case_weights=cfg.case_weights,
+                                  length_weights=cfg.length_weights), words)
         self.style = render.style(cfg.style, dict(cfg.render_overrides))
         self.symbol_text = symbols
 

@@ -8,6 +8,11 @@ The default word list is crnn_ctc/synth/words_en.txt: the 74,585 ASCII letter-on
 SCOWL's American English list (Debian package wamerican 2020.12.07; copyright and permission
 notice in crnn_ctc/synth/words_en.COPYRIGHT: free to use, copy, modify and distribute with the
 notice).
+
+Lengths: by default a word is drawn uniformly from the list (its median length is 8) and a
+random string's length uniformly from min_length..random_max_length. ``length_weights`` draws
+the length first, then a word (or random string) of that length: "scene" is the table of
+SCENE_LENGTHS, measured on real scene-text crops (median 5).
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ import numpy as np
 
 DEFAULT_WORDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "words_en.txt")
 CASES = ("lower", "upper", "title", "as_is")
+# Label lengths of 4,031 real scene-text TRAINING crops (IIIT5K, SVT and IC15 training splits,
+# the photo-disjoint training list; IIIT5K and SVT hold few words under 3 characters).
+SCENE_LENGTHS = {1: 11, 2: 29, 3: 772, 4: 993, 5: 646, 6: 527, 7: 451, 8: 257, 9: 156, 10: 97,
+                 11: 44, 12: 25, 13: 11, 14: 5, 15: 2, 16: 3, 17: 1, 18: 1}
+LENGTH_TABLES = {"scene": SCENE_LENGTHS}
 _CASE_FNS = {"lower": str.lower, "upper": str.upper, "title": str.capitalize,
              "as_is": lambda s: s}
 
@@ -35,6 +45,8 @@ class TextConfig:
     # weights of lower / UPPER / Title / as in the list; a case that would leave the charset
     # is not drawn (a lowercase-only charset gets lowercase words)
     case_weights: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
+    # length -> weight (lengths left out: never drawn); empty: uniform over the word list
+    length_weights: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self):
         if not 0.0 <= self.random_share <= 1.0 or not 0.0 <= self.digit_share <= 1.0:
@@ -44,6 +56,34 @@ class TextConfig:
         if len(self.case_weights) != len(CASES) or min(self.case_weights) < 0 \
                 or sum(self.case_weights) <= 0:
             raise ValueError(f"case_weights: 4 non-negative weights for {CASES}")
+        if self.length_weights and (
+                min(w for _, w in self.length_weights) < 0
+                or sum(w for n, w in self.length_weights
+                       if self.min_length <= n <= self.max_length) <= 0):
+            raise ValueError(f"length_weights: non-negative, and some length in "
+                             f"{self.min_length}..{self.max_length} must have weight")
+
+
+def parse_length_weights(spec: str) -> tuple[tuple[int, float], ...]:
+    """'' -> () (uniform over words); 'scene' -> SCENE_LENGTHS; '0,0,3,5,4' -> the weights of
+    lengths 1, 2, 3, ...; '3:5,4:5' -> length:weight pairs."""
+    spec = spec.strip()
+    if not spec:
+        return ()
+    if spec in LENGTH_TABLES:
+        return tuple(sorted((n, float(w)) for n, w in LENGTH_TABLES[spec].items()))
+    try:
+        if ":" in spec:
+            pairs = [part.split(":") for part in spec.split(",")]
+            table = {int(n): float(w) for n, w in pairs}
+        else:
+            table = {i + 1: float(w) for i, w in enumerate(spec.split(","))}
+    except ValueError:
+        raise ValueError(f"length weights {spec!r}: a table name ({', '.join(LENGTH_TABLES)}), "
+                         f"weights of lengths 1, 2, ... or length:weight pairs") from None
+    if min(table) < 1 or min(table.values()) < 0:
+        raise ValueError(f"length weights {spec!r}: lengths from 1, weights >= 0")
+    return tuple(sorted(table.items()))
 
 
 def load_words(path: str = DEFAULT_WORDS) -> list[str]:
@@ -76,15 +116,44 @@ class TextSampler:
                              f"{cfg.min_length}..{cfg.max_length}; give --words or "
                              f"--random_share 1")
         self.weights = weights
+        self._lengths = self._length_tables() if cfg.length_weights else None
+
+    def _length_tables(self):
+        """-> (word lengths, their probabilities, word indices per length; random-string
+        lengths, probabilities): a length no word of the list has is left out for words."""
+        cfg = self.cfg
+        table = {n: w for n, w in cfg.length_weights
+                 if cfg.min_length <= n <= cfg.max_length and w > 0}
+        by_length: dict[int, list[int]] = {}
+        for k, word in enumerate(self.words):
+            if len(word) in table:
+                by_length.setdefault(len(word), []).append(k)
+        word_lengths = sorted(by_length)
+        if not word_lengths and cfg.random_share < 1.0:
+            raise ValueError("length_weights: no word of the list has a length with weight")
+        word_p = np.array([table[n] for n in word_lengths], np.float64)
+        random_lengths = sorted(table)
+        random_p = np.array([table[n] for n in random_lengths], np.float64)
+        return (word_lengths, word_p / max(word_p.sum(), 1e-12), by_length,
+                random_lengths, random_p / random_p.sum())
 
     def sample(self, rng: np.random.Generator) -> str:
         cfg = self.cfg
         if rng.random() < cfg.random_share:
             pool = self.digits if self.digits and rng.random() < cfg.digit_share else self.symbols
-            hi = max(cfg.min_length, min(cfg.random_max_length, cfg.max_length))
-            length = int(rng.integers(cfg.min_length, hi + 1))
+            if self._lengths is not None:
+                lengths, p = self._lengths[3], self._lengths[4]
+                length = lengths[int(rng.choice(len(lengths), p=p))]
+            else:
+                hi = max(cfg.min_length, min(cfg.random_max_length, cfg.max_length))
+                length = int(rng.integers(cfg.min_length, hi + 1))
             return "".join(pool[i] for i in rng.integers(0, len(pool), length))
-        k = int(rng.integers(0, len(self.words)))
+        if self._lengths is not None:
+            lengths, p, by_length = self._lengths[:3]
+            indices = by_length[lengths[int(rng.choice(len(lengths), p=p))]]
+            k = indices[int(rng.integers(0, len(indices)))]
+        else:
+            k = int(rng.integers(0, len(self.words)))
         cases = self.word_cases[k]
         p = self.weights[list(cases)]
         case = CASES[cases[int(rng.choice(len(cases), p=p / p.sum()))]]

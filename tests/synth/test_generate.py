@@ -1,6 +1,7 @@
 """The synthetic word generator: determinism, charset, decodable variable-size images, font
 split, and a set that create_tfrecord reads as is."""
 
+import dataclasses
 import json
 import os
 import string
@@ -155,6 +156,52 @@ def test_case_mix_follows_the_weights_and_the_charset():
                               random_max_length=4), words)
     drawn = [digits.sample(rng) for _ in range(50)]
     assert all(s.isdigit() and 1 <= len(s) <= 4 for s in drawn)
+
+
+def test_length_weights_set_how_long_words_and_random_strings_are():
+    words = ["ab", "cat", "dogs", "horse", "giraffe"]
+    rng = np.random.default_rng(0)
+    # Uniform over the list without weights: every word shows up.
+    plain = text.TextSampler(text.TextConfig(charset=ALNUM, random_share=0.0,
+                                             case_weights=(1, 0, 0, 0)), words)
+    assert {plain.sample(rng) for _ in range(200)} == set(words)
+    # 3 letters three times as often as 4; 7 (giraffe) never; 2 letters never.
+    cfg = text.TextConfig(charset=ALNUM, random_share=0.0, case_weights=(1, 0, 0, 0),
+                          length_weights=((3, 3.0), (4, 1.0)))
+    drawn = [text.TextSampler(cfg, words).sample(rng) for _ in range(2000)]
+    assert set(drawn) == {"cat", "dogs"}
+    assert 0.70 < drawn.count("cat") / len(drawn) < 0.80
+    # Random strings follow the same table.
+    strings = text.TextSampler(dataclasses.replace(cfg, random_share=1.0), words)
+    lengths = [len(strings.sample(rng)) for _ in range(2000)]
+    assert set(lengths) == {3, 4} and 0.70 < lengths.count(3) / len(lengths) < 0.80
+    # A length the list has no word of is left out for words, not an error.
+    only_five = text.TextSampler(
+        text.TextConfig(charset=ALNUM, random_share=0.0, case_weights=(1, 0, 0, 0),
+                        length_weights=((5, 1.0), (6, 5.0))), words)
+    assert {only_five.sample(rng) for _ in range(50)} == {"horse"}
+    with pytest.raises(ValueError, match="no word of the list has a length"):
+        text.TextSampler(text.TextConfig(charset=ALNUM, random_share=0.0,
+                                         length_weights=((6, 1.0),)), words)
+    with pytest.raises(ValueError, match="some length in 1..16 must have weight"):
+        text.TextConfig(charset=ALNUM, length_weights=((20, 1.0),))
+
+
+def test_scene_lengths_match_real_crops_median_and_specs_parse():
+    table = dict(text.parse_length_weights("scene"))
+    assert table == {n: float(w) for n, w in text.SCENE_LENGTHS.items()}
+    sampler = text.TextSampler(text.TextConfig(charset=ALNUM, random_share=0.15,
+                                               length_weights=tuple(table.items())),
+                               text.load_words())
+    rng = np.random.default_rng(1)
+    lengths = [len(sampler.sample(rng)) for _ in range(3000)]
+    assert np.median(lengths) == 5  # the real crops' median; the list's own is 8
+    assert text.parse_length_weights("") == ()
+    assert text.parse_length_weights("0,0,3,5") == ((1, 0.0), (2, 0.0), (3, 3.0), (4, 5.0))
+    assert text.parse_length_weights("4:2, 3:1") == ((3, 1.0), (4, 2.0))
+    for bad in ("long", "3:x", "0:1", "1,-2"):
+        with pytest.raises(ValueError, match="length weights"):
+            text.parse_length_weights(bad)
 
 
 def test_words_longer_than_max_length_or_outside_the_charset_are_dropped():

@@ -46,15 +46,18 @@ def test_fetch_then_generate_with_the_scene_style(registry, tmp_path):  # noqa: 
     res = _tool("generate_synthetic.py", "--output_dir", str(out), "--count", "12",
                 "--num_workers", "1", "--style", "scene", "--fonts_dir", str(fonts_dir),
                 "--backgrounds_dir", str(bg_dir), "--render", "neighbour_prob=1,relief_prob=0",
-                "--progress=false")
+                "--length_weights", "3:1,4:1", "--progress=false")
     assert res.returncode == 0, res.stderr
     with open(out / "generate.json", encoding="utf-8") as f:
         summary = json.load(f)
     assert summary["images"] == 12 and summary["families"] == ["DejaVu Sans", "DejaVu Serif"]
     assert summary["settings"]["render_overrides"] == [["neighbour_prob", 1.0],
                                                        ["relief_prob", 0.0]]
+    assert summary["settings"]["length_weights"] == [[3, 1.0], [4, 1.0]]
     with open(out / "image_list.txt", encoding="utf-8") as f:
-        rels = [line.split(" ", 1)[0] for line in f]
+        lines = [line.rstrip("\n").split(" ", 1) for line in f]
+    rels = [rel for rel, _ in lines]
+    assert {len(label) for _, label in lines} <= {3, 4}
     assert len(rels) == 12 and all(cv2.imread(str(out / r)) is not None for r in rels)
 
 
@@ -65,6 +68,9 @@ def test_bad_render_settings_are_clear_errors(tmp_path):
     res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
                 "--render", "edge_prob")
     assert res.returncode == 1 and "write name=number" in res.stderr
+    res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
+                "--length_weights", "short")
+    assert res.returncode == 1 and "length weights 'short': a table name (scene)" in res.stderr
 
 
 def test_fetch_backgrounds_without_apt_get_says_what_to_do(tmp_path):
