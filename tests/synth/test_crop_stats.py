@@ -84,3 +84,16 @@ def test_benchmark_variant_names(benchmarks):
     for bad in ("photo", "scene+min_visible", "scene+glow=1"):
         with pytest.raises(ValueError, match="variant"):
             stats.parse_variant(bad)
+
+
+def test_benchmark_lengths_follow_the_images_that_were_read(benchmarks, tmp_path):
+    _, stats = benchmarks
+    cv2.imwrite(str(tmp_path / "a.png"), _word(20, 230))
+    cv2.imwrite(str(tmp_path / "c.png"), _word(20, 230, size=(40, 80)))
+    (tmp_path / "list.txt").write_text("a.png Word\nmissing.png Gone\nc.png Hi there\n",
+                                       encoding="utf-8")
+    rows = stats.read_list(str(tmp_path / "list.txt"))
+    assert rows[1] == (str(tmp_path / "missing.png"), "Gone")
+    values, skipped = stats.measure_list(rows)
+    assert values["length"].tolist() == [4.0, 8.0] and values["aspect"].tolist() == [4.0, 2.0]
+    assert skipped == [(str(tmp_path / "missing.png"), "not a readable image")]
