@@ -25,6 +25,10 @@ from crnn_ctc.synth.fonts import Font
 @dataclasses.dataclass(frozen=True)
 class RenderConfig:
     font_size: tuple[int, int] = (20, 64)  # pixels, uniform
+    # ... or, with this probability, log-uniform in log_font_size (small crops as common as
+    # large ones: real detector crops are a median 33 px high, a tenth under 18)
+    log_size_prob: float = 0.0
+    log_font_size: tuple[int, int] = (12, 64)
     tracking_prob: float = 0.25  # extra letter spacing (chars drawn one by one)
     tracking: float = 0.08  # its std, as a fraction of the font size
     border_prob: float = 0.1  # an outline in a third colour
@@ -40,6 +44,7 @@ class RenderConfig:
     blur_prob: float = 0.5
     blur_sigma: tuple[float, float] = (0.3, 1.3)
     lowres_prob: float = 0.2  # downscale then upscale (a small crop enlarged)
+    lowres_min_height: float = 0.0  # ... never below this many pixels high (0: no limit)
     noise_std: tuple[float, float] = (0.0, 8.0)
     jpeg_quality: tuple[int, int] = (40, 95)
     # the scene style's effects (crnn_ctc/synth/scene.py); all off in the MJSynth-like style
@@ -73,7 +78,8 @@ STYLES = {
                           min_visible=12.0),
 }
 ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
-             "relief_prob", "elastic_prob", "motion_blur_prob", "exposure_prob", "texture_prob",
+             "log_size_prob", "lowres_min_height", "relief_prob", "elastic_prob",
+             "motion_blur_prob", "exposure_prob", "texture_prob",
              "photo_prob", "curve_prob", "lowres_prob", "blur_prob", "tracking_prob",
              "border_prob", "shadow_prob", "perspective", "rotation_deg", "shear",
              "min_contrast", "min_visible")
@@ -232,7 +238,11 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     """-> (H, W, 3) uint8 RGB crop of ``text`` drawn with ``font`` (on a crop of one of
     ``backgrounds``' photos with probability cfg.photo_prob). ``symbols``: what neighbouring
     and distractor text is drawn from (default: the word's own characters)."""
-    size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
+    if _chance(rng, cfg.log_size_prob):
+        low, high = np.log(cfg.log_font_size[0]), np.log(cfg.log_font_size[1] + 1)
+        size = min(int(np.exp(rng.uniform(low, high))), cfg.log_font_size[1])
+    else:
+        size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     pil = _pil_font(font.path, size)
     symbols = "".join(c for c in (symbols or text) if c in font.chars and not c.isspace()) \
         or text
@@ -324,6 +334,8 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         image = scene.motion_blur(image, rng)
     if rng.random() < cfg.lowres_prob and ch > 12:
         factor = rng.uniform(0.4, 0.8)
+        if cfg.lowres_min_height > 0:
+            factor = min(max(factor, np.ceil(cfg.lowres_min_height) / ch), 1.0) + 1e-6
         small = cv2.resize(image, (max(1, int(cw * factor)), max(1, int(ch * factor))),
                            interpolation=cv2.INTER_AREA)
         image = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR)

@@ -150,6 +150,36 @@ def test_neighbours_put_ink_at_the_crop_borders(font):
     assert shares[1] >= shares[0] + 0.15, shares
 
 
+def test_log_font_sizes_make_small_crops_and_lowres_keeps_a_floor(font, monkeypatch):
+    flat = {e: 0.0 for e in EFFECTS} | {"min_visible": 0}
+    heights = {}
+    for log in (0.0, 1.0):
+        cfg = render.style("scene", flat | {"log_size_prob": log, "lowres_prob": 0})
+        heights[log] = [render.render("word", font, np.random.default_rng(s), cfg).shape[0]
+                        for s in range(60)]
+    # uniform 20-64 px against log-uniform 12-64 px (medians about 42 and 28)
+    assert np.median(heights[1.0]) < 0.8 * np.median(heights[0.0]), heights
+    assert min(heights[1.0]) < min(heights[0.0])
+    downscaled = []
+    real_resize = cv2.resize
+
+    def spy(image, size, *args, **kwargs):
+        if kwargs.get("interpolation") == cv2.INTER_AREA:
+            downscaled.append(size[1] - min(14, image.shape[0]))  # < 0: under the floor
+        return real_resize(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(render.cv2, "resize", spy)
+    lowest = {}
+    for floor in (0.0, 14.0):
+        downscaled.clear()
+        cfg = render.style("scene", flat | {"log_size_prob": 1, "lowres_prob": 1,
+                                            "lowres_min_height": floor})
+        for seed in range(60):
+            render.render("word", font, np.random.default_rng(seed), cfg)
+        lowest[floor] = min(downscaled)
+    assert lowest[0.0] < 0 <= lowest[14.0], lowest  # (or the crop's own height, if less)
+
+
 def test_an_invisible_word_is_refused():
     image = np.full((30, 80, 3), 128, np.float32)
     alpha = np.zeros((30, 80), np.float32)
