@@ -37,6 +37,10 @@ class RenderConfig:
     shear: float = 0.08  # std of the horizontal shear (slant)
     perspective: float = 0.05  # std of each corner's jitter, as a fraction of the text height
     curve_prob: float = 0.05  # a bent baseline
+    # ... or, with this probability, a word turned up to tilt_deg either way (incidental
+    # text: an upright box around a tilted word, as scene-text datasets crop quadrilaterals)
+    tilt_prob: float = 0.0
+    tilt_deg: float = 30.0
     padding: tuple[float, float] = (0.0, 0.3)  # per side, fraction of the text height
     min_contrast: float = 40.0  # |luma(text) - luma(background)| at least this (0-255)
     texture_prob: float = 0.6  # smooth noise, gradients and lines in the background
@@ -78,8 +82,8 @@ STYLES = {
                           min_visible=12.0),
 }
 ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
-             "log_size_prob", "lowres_min_height", "relief_prob", "elastic_prob",
-             "motion_blur_prob", "exposure_prob", "texture_prob",
+             "log_size_prob", "lowres_min_height", "tilt_prob", "tilt_deg", "relief_prob",
+             "elastic_prob", "motion_blur_prob", "exposure_prob", "texture_prob",
              "photo_prob", "curve_prob", "lowres_prob", "blur_prob", "tracking_prob",
              "border_prob", "shadow_prob", "perspective", "rotation_deg", "shear",
              "min_contrast", "min_visible")
@@ -173,14 +177,16 @@ def _draw_text(text: str, font: ImageFont.FreeTypeFont, tracking: float, margin:
     return layers[0], (layers[1] if stroke else None), box
 
 
-def _homography(box, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
-    """Rotation + shear + corner jitter of the text box, about its centre."""
+def _homography(box, rng: np.random.Generator, cfg: RenderConfig, tilt: float = 0.0
+                ) -> np.ndarray:
+    """Rotation (+ ``tilt`` radians) + shear + corner jitter of the text box, about its
+    centre."""
     x0, y0, x1, y1 = box
     h = y1 - y0
     src = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     centre = src.mean(axis=0)
     angle = np.deg2rad(np.clip(rng.normal(0, cfg.rotation_deg), -3 * cfg.rotation_deg,
-                               3 * cfg.rotation_deg))
+                               3 * cfg.rotation_deg)) + tilt
     shear = np.clip(rng.normal(0, cfg.shear), -3 * cfg.shear, 3 * cfg.shear)
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     lin = rot @ np.array([[1.0, shear], [0.0, 1.0]])
@@ -252,6 +258,11 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         if rng.random() < cfg.border_prob else 0
     near = _chance(rng, cfg.neighbour_prob)
     margin = 2 * size if near else size
+    tilt = np.deg2rad(rng.uniform(-cfg.tilt_deg, cfg.tilt_deg)) \
+        if _chance(rng, cfg.tilt_prob) else 0.0
+    if tilt:  # room for the turned word above and below
+        length = pil.getlength(text) + tracking * len(text)
+        margin += int(np.ceil(0.5 * abs(np.sin(tilt)) * length))
     text_a, border_a, box = _draw_text(text, pil, tracking, margin, stroke)
     layers = [text_a] + ([border_a] if border_a is not None else [])
     shadow = rng.random() < cfg.shadow_prob
@@ -266,7 +277,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
                                        tracking))
     if rng.random() < cfg.curve_prob:
         layers = _bend(layers, box, rng)
-    matrix = _homography(box, rng, cfg)
+    matrix = _homography(box, rng, cfg, tilt)
     h, w = text_a.shape
     # layer by layer: OpenCV's multi-channel warp rounds differently (up to 0.02 in alpha)
     layers = [cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR) for a in layers]
@@ -278,6 +289,8 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     ys, xs = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(xs) == 0:
         raise ValueError(f"{text!r} drew nothing with {font.path}")
+    if ys[0] == 0 or xs[0] == 0 or ys[-1] == ink.shape[0] - 1 or xs[-1] == ink.shape[1] - 1:
+        raise ValueError(f"{text!r} was warped off the canvas")  # letters would be cut
     top, bottom, left, right = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
     text_h = bottom - top
     pad = rng.uniform(*cfg.padding, 4)

@@ -27,6 +27,13 @@ def test_contrast_sharpness_and_aspect_follow_the_image():
     assert sharp["contrast"] > 150 and faint["contrast"] < 35
     assert blurred["sharpness"] < 0.5 * sharp["sharpness"]
     assert sharp["aspect"] == pytest.approx(4.0)
+    assert sharp["tilt"] < 3
+    turned = cv2.warpAffine(cv2.copyMakeBorder(_word(20, 230), 60, 60, 20, 20,
+                                               cv2.BORDER_CONSTANT, value=(230, 230, 230)),
+                            cv2.getRotationMatrix2D((100, 80), 20, 1), (200, 160),
+                            borderValue=(230, 230, 230))
+    assert crop_stats.measure(turned)["tilt"] == pytest.approx(20, abs=3)
+    assert crop_stats.measure(np.ascontiguousarray(np.rot90(_word(20, 230))))["tilt"] > 80
     assert crop_stats.measure(_word(20, 230)[..., 0])["contrast"] == \
         pytest.approx(sharp["contrast"], abs=1.0)  # grey in, the same measure
     assert crop_stats.measure(np.full((32, 100, 3), 128, np.uint8))["contrast"] == 0.0

@@ -180,6 +180,24 @@ def test_log_font_sizes_make_small_crops_and_lowres_keeps_a_floor(font, monkeypa
     assert lowest[0.0] < 0 <= lowest[14.0], lowest  # (or the crop's own height, if less)
 
 
+def test_tilted_words_stay_whole_on_a_taller_crop(font):
+    flat = {e: 0.0 for e in EFFECTS} | {"min_visible": 0, "lowres_prob": 0, "curve_prob": 0}
+    aspects = {}
+    for tilt in (0.0, 1.0):
+        cfg = render.style("scene", flat | {"tilt_prob": tilt, "tilt_deg": 30})
+        images = [render.render("tilted", font, np.random.default_rng(s), cfg) for s in range(30)]
+        aspects[tilt] = np.median([im.shape[1] / im.shape[0] for im in images])
+    assert aspects[1.0] < 0.8 * aspects[0.0], aspects  # an upright box around a turned word
+
+
+def test_a_word_warped_off_the_canvas_is_refused(font, monkeypatch):
+    # a warp that moves the word left by half its width: its first half leaves the canvas
+    monkeypatch.setattr(render, "_homography", lambda box, rng, cfg, tilt=0.0: np.float32(
+        [[1, 0, -(box[0] + box[2]) / 2], [0, 1, 0], [0, 0, 1]]))
+    with pytest.raises(ValueError, match="warped off the canvas"):
+        render.render("offside", font, np.random.default_rng(0), render.style("clean"))
+
+
 def test_an_invisible_word_is_refused():
     image = np.full((30, 80, 3), 128, np.float32)
     alpha = np.zeros((30, 80), np.float32)
