@@ -5,8 +5,8 @@
         --variants v1,v2,v2-no_neighbours          # resumes: finished variants are kept
 
 Protocol, the same for every variant (only the generator's settings differ):
-  1. tools/generate_synthetic.py  --count images (60,000), --seed 0, the crnn_en recipe's text
-                                  settings (case weights 0.35/0.35/0.25/0.05, 15% random strings)
+  1. tools/generate_synthetic.py  --count images (60,000), --seed 0, 15% random strings, text as
+                                  the variant says (v1: the crnn_en recipe's, TEXT)
   2. tools/create_tfrecord.py     lower-cased, alnum_lower charset, 2% validation split
   3. tools/train_crnn_ctc.py      --preset small, --max_train_steps steps (4,000 x 32 images)
   4. tools/eval_crnn_ctc.py       the last checkpoint, greedy decoding, case-insensitive
@@ -15,12 +15,13 @@ Protocol, the same for every variant (only the generator's settings differ):
 
 Variants: v1 = today's generator as the shipped model's recipe used it (style mjsynth, the pip
 pool + Debian fonts in /usr/share/fonts: 167 families); v2 = style scene + --fonts_dir (the
-Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts; v2-no_<part> = v2 with one
-part off (PARTS); v2-v1_fonts = v2's rendering with v1's fonts; v2+textures = v2 with photo and
-texture backgrounds (--backgrounds_dir, tools/fetch_backgrounds.py) for half the images; any
-variant + <render setting>=<value> = that variant with one setting replaced (v2+min_visible=40,
-several may follow each other). Each
-variant's result is written to --work/<variant>/result.json as soon as it is done; the summary
+Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts, with the real crops' label
+lengths and cases (V2_TEXT; the rows of BENCHMARKS.md at 45a948f used v1's text);
+v2-no_<part> = v2 with one part off (PARTS; v2-no_text: v1's text); v2-v1_fonts = v2 with v1's
+fonts; v2+textures = v2 with photo and texture backgrounds (--backgrounds_dir,
+tools/fetch_backgrounds.py) for half the images; modifiers (variant_settings) replace one
+setting each. Each variant's result is written to --work/<variant>/result.json as soon as it is
+done; the summary
 (stdout and --out) holds all of them. Generation speed (images/s) is the generator's own
 rendering rate (generate.json, without reading the font pool), with --num_workers processes.
 """
@@ -40,18 +41,21 @@ sys.path.insert(0, ROOT)
 from benchmarks.bench_create_tfrecord import emit, machine_info  # noqa: E402
 from crnn_ctc.synth.render import ABLATABLE  # noqa: E402
 
-# v2 part -> the render settings that switch it off
+# The crnn_en recipe's text settings (v1), and what v2 replaces: the real crops' lengths and cases
+TEXT = {"case_weights": "0.35,0.35,0.25,0.05", "random_share": "0.15", "length_weights": "words"}
+V2_TEXT = {"case_weights": "0.15,0.55,0.25,0.05", "length_weights": "scene"}
+# v2 part -> the render settings (and text) that switch it off
 PARTS = {
-    "neighbours": {"neighbour_prob": 0, "lines_prob": 0},
-    "edges": {"edge_prob": 0},
-    "distractor": {"distractor_prob": 0},
-    "palette": {"palette_prob": 0},
-    "relief": {"relief_prob": 0},
-    "elastic": {"elastic_prob": 0},
-    "camera": {"motion_blur_prob": 0, "exposure_prob": 0},
-    "visibility": {"min_visible": 0},
+    "neighbours": {"render": {"neighbour_prob": 0, "lines_prob": 0}},
+    "edges": {"render": {"edge_prob": 0}},
+    "distractor": {"render": {"distractor_prob": 0}},
+    "palette": {"render": {"palette_prob": 0}},
+    "relief": {"render": {"relief_prob": 0}},
+    "elastic": {"render": {"elastic_prob": 0}},
+    "camera": {"render": {"motion_blur_prob": 0, "exposure_prob": 0}},
+    "visibility": {"render": {"min_visible": 0}},
+    "text": {"text": {}},  # v1's text settings
 }
-TEXT = {"case_weights": "0.35,0.35,0.25,0.05", "random_share": "0.15"}
 
 
 def text_flags(settings: dict) -> list[str]:
@@ -66,7 +70,7 @@ def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrou
     or +<setting>=<value> (a render setting replaced, e.g. v2+min_visible=40)."""
     base, *modifiers = name.split("+")
     v1_fonts = "default,/usr/share/fonts"
-    v2 = {"style": "scene", "fonts": f"{v1_fonts},{fonts_dir}", "render": {}}
+    v2 = {"style": "scene", "fonts": f"{v1_fonts},{fonts_dir}", "render": {}, "text": V2_TEXT}
     part = base.removeprefix("v2-no_")
     if base == "v1":
         settings = {"style": "mjsynth", "fonts": v1_fonts, "render": {}}
@@ -75,7 +79,7 @@ def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrou
     elif base == "v2-v1_fonts":
         settings = {**v2, "fonts": v1_fonts}
     elif base.startswith("v2-no_") and part in PARTS:
-        settings = {**v2, "render": dict(PARTS[part])}
+        settings = {**v2, **PARTS[part]}
     else:
         raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
                          + ", ".join(f"v2-no_{p}" for p in PARTS)

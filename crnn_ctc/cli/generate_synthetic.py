@@ -38,10 +38,10 @@ flags.DEFINE_float("digit_share", _D.digit_share,
 flags.DEFINE_integer("max_length", _D.max_length, "Longest text in characters.")
 flags.DEFINE_list("case_weights", [str(w) for w in _D.case_weights],
                   f"Weights of the word cases {', '.join(text.CASES)}.")
-flags.DEFINE_string("length_weights", "", "How long texts are: empty = words as the list "
-                    "has them (median 8 letters), random strings uniform up to 10; scene = the "
-                    "label lengths of real scene-text crops (median 5); or weights of lengths "
-                    "1,2,3,... (0,0,3,5,4) or length:weight pairs (3:5,4:5).")
+flags.DEFINE_string("length_weights", "scene", "How long texts are: scene = the label "
+                    "lengths of real scene-text crops (median 5); words = as the word list has "
+                    "them (median 8 letters), random strings uniform up to 10; or weights of "
+                    "lengths 1,2,3,... (0,0,3,5,4) or length:weight pairs (3:5,4:5).")
 flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool); "
                   "the entry 'default' stands for that pool: default,/usr/share/fonts")
 flags.DEFINE_enum("font_split", _D.font_split, FONT_SPLITS,

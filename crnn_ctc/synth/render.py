@@ -79,7 +79,7 @@ STYLES = {
                           elastic_prob=0.2, motion_blur_prob=0.15, exposure_prob=0.25,
                           curve_prob=0.2, perspective=0.08, min_contrast=25.0,
                           lowres_prob=0.3, blur_sigma=(0.3, 2.0), jpeg_quality=(50, 95),
-                          min_visible=12.0),
+                          min_visible=40.0),
 }
 ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
              "log_size_prob", "lowres_min_height", "tilt_prob", "tilt_deg", "relief_prob",

@@ -65,10 +65,10 @@ class TextConfig:
 
 
 def parse_length_weights(spec: str) -> tuple[tuple[int, float], ...]:
-    """'' -> () (uniform over words); 'scene' -> SCENE_LENGTHS; '0,0,3,5,4' -> the weights of
-    lengths 1, 2, 3, ...; '3:5,4:5' -> length:weight pairs."""
+    """'words' or '' -> () (uniform over the word list); 'scene' -> SCENE_LENGTHS;
+    '0,0,3,5,4' -> the weights of lengths 1, 2, 3, ...; '3:5,4:5' -> length:weight pairs."""
     spec = spec.strip()
-    if not spec:
+    if spec in ("", "words"):
         return ()
     if spec in LENGTH_TABLES:
         return tuple(sorted((n, float(w)) for n, w in LENGTH_TABLES[spec].items()))
@@ -79,7 +79,8 @@ def parse_length_weights(spec: str) -> tuple[tuple[int, float], ...]:
         else:
             table = {i + 1: float(w) for i, w in enumerate(spec.split(","))}
     except ValueError:
-        raise ValueError(f"length weights {spec!r}: a table name ({', '.join(LENGTH_TABLES)}), "
+        raise ValueError(f"length weights {spec!r}: words, a table name "
+                         f"({', '.join(LENGTH_TABLES)}), "
                          f"weights of lengths 1, 2, ... or length:weight pairs") from None
     if min(table) < 1 or min(table.values()) < 0:
         raise ValueError(f"length weights {spec!r}: lengths from 1, weights >= 0")

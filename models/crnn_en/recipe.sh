@@ -28,7 +28,8 @@ set -x
 # 1. 250,000 MJSynth-style words, every font family equally likely (~8 min on 2 cores)
 python tools/generate_synthetic.py --output_dir "$OUT/synth" --count 250000 --seed 2026 \
   --fonts_dir default,/usr/share/fonts --font_sampling family \
-  --case_weights 0.35,0.35,0.25,0.05 --random_share 0.15 --style mjsynth --progress=false
+  --case_weights 0.35,0.35,0.25,0.05 --random_share 0.15 --style mjsynth \
+  --length_weights words --progress=false
 # 2. TFRecords, labels folded to lower case, 2% validation (picks the best checkpoint)
 python tools/create_tfrecord.py --image_dir "$OUT/synth" --anno_file "$OUT/synth/image_list.txt" \
   --data_dir "$OUT/tfrecords" --lowercase --charset alnum_lower \

@@ -70,7 +70,8 @@ def test_bad_render_settings_are_clear_errors(tmp_path):
     assert res.returncode == 1 and "write name=number" in res.stderr
     res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
                 "--length_weights", "short")
-    assert res.returncode == 1 and "length weights 'short': a table name (scene)" in res.stderr
+    assert res.returncode == 1
+    assert "length weights 'short': words, a table name (scene)" in res.stderr
 
 
 def test_fetch_backgrounds_without_apt_get_says_what_to_do(tmp_path):
