@@ -4,6 +4,8 @@
 
 Each row is one word in one font: first the `mjsynth` style, then `scene`, both from the same
 seed; the label (what the image reads, upper-cased for caps-only faces) is printed under it.
+Words follow the generator's default text settings; a draw the style refuses (washed out) is
+drawn again, as the generator does.
 """
 
 import argparse
@@ -15,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from crnn_ctc.synth import fonts, render  # noqa: E402
+from crnn_ctc.synth import fonts, generate, render  # noqa: E402
 from crnn_ctc.synth import text as text_lib  # noqa: E402
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -40,8 +42,10 @@ def main():
     parser.add_argument("--out", default="docs/synth_styles.jpg")
     args = parser.parse_args()
     pool, _ = fonts.discover(args.fonts_dir.split(","), ALNUM)
-    sampler = text_lib.TextSampler(text_lib.TextConfig(charset=ALNUM, random_share=0.15),
-                                   text_lib.load_words())
+    defaults = generate.GenerateConfig(output_dir="", count=1)
+    sampler = text_lib.TextSampler(text_lib.TextConfig(
+        charset=ALNUM, random_share=0.15, case_weights=defaults.case_weights,
+        length_weights=defaults.length_weights), text_lib.load_words())
     styles = args.styles.split(",")
     rows, i = [], 0
     while len(rows) < args.rows:
@@ -55,11 +59,14 @@ def main():
         tiles = []
         for name in styles:
             for k in range(args.per_style):
-                rng = np.random.default_rng((args.seed, i, k))
-                try:
-                    image = render.render(word, font, rng, render.style(name), None, ALNUM)
-                except ValueError:
-                    image = np.full((TILE[1], TILE[0], 3), 255, np.uint8)
+                image = np.full((TILE[1], TILE[0], 3), 255, np.uint8)
+                for attempt in range(generate.MAX_TRIES):
+                    rng = np.random.default_rng((args.seed, i, k, attempt))
+                    try:
+                        image = render.render(word, font, rng, render.style(name), None, ALNUM)
+                        break
+                    except ValueError:
+                        continue
                 tiles.append(tile(image, f"{name}: {font.label(word, set(ALNUM))}"))
         rows.append(np.concatenate(tiles, axis=1))
     sheet = np.concatenate(rows, axis=0)
