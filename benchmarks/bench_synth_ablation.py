@@ -83,7 +83,8 @@ def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrou
     else:
         raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
                          + ", ".join(f"v2-no_{p}" for p in PARTS)
-                         + ", each with any +textures or +<render setting>=<value>")
+                         + ", each with any +textures, +lengths=<spec>, +cases=<l:u:t:a> or "
+                           "+<render setting>=<value>")
     for modifier in modifiers:
         key, eq, value = modifier.partition("=")
         if modifier == "textures":
@@ -112,10 +113,14 @@ def _run(cmd: list[str], log) -> float:
 def run_variant(name: str, args) -> dict:
     work = os.path.join(args.work, name)
     done = os.path.join(work, "result.json")
+    settings = variant_settings(name, args.fonts_dir, args.backgrounds_dir)
     if os.path.exists(done):
         with open(done, encoding="utf-8") as f:
-            return json.load(f)
-    settings = variant_settings(name, args.fonts_dir, args.backgrounds_dir)
+            kept = json.load(f)
+        if kept["settings"] != settings:  # e.g. a v2 run before v2 had the real crops' text
+            raise SystemExit(f"{done} was run with other settings ({kept['settings']}, now "
+                             f"{settings}): give another --work or move it away")
+        return kept
     os.makedirs(work, exist_ok=True)
     py = sys.executable
     synth, records, model = (os.path.join(work, d) for d in ("synth", "tfrecords", "train"))

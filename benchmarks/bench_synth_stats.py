@@ -7,8 +7,8 @@
 For the real crops of --anno_file (TRAINING crops: they may choose settings) and for --count
 images of each variant (a style with any +<render setting>=<value>, rendered by the generator
 with --seed), crnn_ctc/synth/crop_stats.py measures every image as the model sees it (grey,
-32 x 100): contrast (Otsu class gap), sharpness (Laplacian std) and aspect (width / height);
-the label length comes from the list.
+32 x 100): contrast (Otsu class gap), sharpness (Laplacian std), aspect (width / height) and
+the ink's tilt; the label length comes from the list.
 Reported per variant: the quantiles of each measure and the Kolmogorov-Smirnov distance to the
 real crops' distribution (0 = alike, 1 = disjoint). Prints one JSON object (and --out) and the
 BENCHMARKS.md table on stderr.
@@ -87,17 +87,18 @@ def describe(values: dict, real: dict | None) -> dict:
 
 
 def markdown(rows: dict) -> str:
+    names = (*crop_stats.MEASURES, "length")
     lines = ["| images | contrast p10 / p50 / p90 | sharpness p10 / p50 / p90 | aspect p50 | "
-             "length p50 | KS to real: contrast / sharpness / aspect / length | render img/s |",
-             "|---|---|---|---|---|---|---|"]
+             f"tilt p50 / p90 | length p50 | KS to real: {' / '.join(names)} | render img/s |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         c, s = row["contrast"], row["sharpness"]
         ks = row.get("ks_to_real")
         lines.append(f"| {name} | {c['p10']:.0f} / {c['p50']:.0f} / {c['p90']:.0f} | "
                      f"{s['p10']:.1f} / {s['p50']:.1f} / {s['p90']:.1f} | "
-                     f"{row['aspect']['p50']:.2f} | {row['length']['p50']:.0f} | "
-                     + (" / ".join(f"{ks[k]:.3f}" for k in (*crop_stats.MEASURES, "length"))
-                        if ks else "-")
+                     f"{row['aspect']['p50']:.2f} | {row['tilt']['p50']:.1f} / "
+                     f"{row['tilt']['p90']:.1f} | {row['length']['p50']:.0f} | "
+                     + (" / ".join(f"{ks[k]:.3f}" for k in names) if ks else "-")
                      + f" | {row.get('images_per_second', '-')} |")
     return "\n".join(lines)
 
@@ -108,10 +109,11 @@ def main():
     parser.add_argument("--variants", default="mjsynth,scene")
     parser.add_argument("--fonts_dir", default="", help="comma-separated font folders")
     parser.add_argument("--count", type=int, default=1000, help="images per variant")
-    parser.add_argument("--case_weights", default="0.35,0.35,0.25,0.05",
-                        help="generator text settings (default: the crnn_en recipe's)")
-    parser.add_argument("--random_share", type=float, default=0.15)
-    parser.add_argument("--length_weights", default="", help="e.g. scene")
+    defaults = generate.GenerateConfig(output_dir="", count=1)
+    parser.add_argument("--case_weights", default=",".join(map(str, defaults.case_weights)),
+                        help="generator text settings (default: the generator's)")
+    parser.add_argument("--random_share", type=float, default=defaults.random_share)
+    parser.add_argument("--length_weights", default="scene", help="scene, words, ...")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num_workers", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",

@@ -44,7 +44,7 @@ def main():
     pool, _ = fonts.discover(args.fonts_dir.split(","), ALNUM)
     defaults = generate.GenerateConfig(output_dir="", count=1)
     sampler = text_lib.TextSampler(text_lib.TextConfig(
-        charset=ALNUM, random_share=0.15, case_weights=defaults.case_weights,
+        charset=ALNUM, random_share=defaults.random_share, case_weights=defaults.case_weights,
         length_weights=defaults.length_weights), text_lib.load_words())
     styles = args.styles.split(",")
     rows, i = [], 0

@@ -45,8 +45,8 @@ class GenerateConfig:
     digit_share: float = 0.5
     max_length: int = 16
     # lower / UPPER / Title / as listed, and label lengths, as real scene-text crops have them
-    # (BENCHMARKS.md: +3.7 points on real validation crops over (0.45, 0.2, 0.25, 0.1) and the
-    # word list's own lengths); () = the word list's lengths
+    # (BENCHMARKS.md: +3.7 points on real validation crops over the crnn_en recipe's cases
+    # 0.35/0.35/0.25/0.05 with the word list's own lengths); () = the word list's lengths
     case_weights: tuple[float, float, float, float] = (0.15, 0.55, 0.25, 0.05)
     length_weights: tuple[tuple[int, float], ...] = tuple(
         sorted((n, float(w)) for n, w in text_lib.SCENE_LENGTHS.items()))
@@ -90,12 +90,7 @@ class _Renderer:
             self.by_family.setdefault(font.family, []).append(font)
         self.families = sorted(self.by_family)
         self.backgrounds = backgrounds_lib.Backgrounds(backgrounds) if backgrounds else None
-        words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
-        self.sampler = text_lib.TextSampler(
-            text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
-                                  digit_share=cfg.digit_share, max_length=cfg.max_length,
-                                  case_weights=cfg.case_weights,
-                                  length_weights=cfg.length_weights), words)
+        self.sampler = text_sampler(cfg, symbols)
         self.style = render.style(cfg.style, dict(cfg.render_overrides))
         self.symbol_text = symbols
 
@@ -190,10 +185,21 @@ def font_pool(cfg: GenerateConfig, symbols: str) -> tuple[list[fonts_lib.Font], 
     return chosen, skipped
 
 
+def text_sampler(cfg: GenerateConfig, symbols: str) -> text_lib.TextSampler:
+    """What image texts are drawn from (ValueError if no text can be: e.g. no word fits)."""
+    words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
+    return text_lib.TextSampler(
+        text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
+                            digit_share=cfg.digit_share, max_length=cfg.max_length,
+                            case_weights=cfg.case_weights, length_weights=cfg.length_weights),
+        words)
+
+
 def generate(cfg: GenerateConfig) -> dict:
     """Renders cfg.count images -> summary dict (also written to generate.json)."""
     start = time.perf_counter()
     symbols = "".join(charset_lib.Charset.from_spec(cfg.charset).symbols)
+    text_sampler(cfg, symbols)  # a bad text setting is one clear error, before any worker starts
     pool, font_skips = font_pool(cfg, symbols)
     if font_skips:
         logging.info("%d font files left out (reasons in generate.json)", len(font_skips))

@@ -257,9 +257,12 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     stroke = int(max(1, round(size * rng.uniform(0.03, 0.08)))) \
         if rng.random() < cfg.border_prob else 0
     near = _chance(rng, cfg.neighbour_prob)
-    margin = 2 * size if near else size
     tilt = np.deg2rad(rng.uniform(-cfg.tilt_deg, cfg.tilt_deg)) \
         if _chance(rng, cfg.tilt_prob) else 0.0
+    # The sliver limit trims the margin outside the word's box; a turned word's box has empty
+    # corners that whole neighbouring letters would fill, so a turned word has no neighbours.
+    near = near and not tilt
+    margin = 2 * size if near else size
     if tilt:  # room for the turned word above and below
         length = pil.getlength(text) + tracking * len(text)
         margin += int(np.ceil(0.5 * abs(np.sin(tilt)) * length))

@@ -82,8 +82,10 @@ def parse_length_weights(spec: str) -> tuple[tuple[int, float], ...]:
         raise ValueError(f"length weights {spec!r}: words, a table name "
                          f"({', '.join(LENGTH_TABLES)}), "
                          f"weights of lengths 1, 2, ... or length:weight pairs") from None
-    if min(table) < 1 or min(table.values()) < 0:
-        raise ValueError(f"length weights {spec!r}: lengths from 1, weights >= 0")
+    if min(table) < 1 or not all(0 <= w < float("inf") for w in table.values()):
+        raise ValueError(f"length weights {spec!r}: lengths from 1, finite weights >= 0")
+    if ":" in spec and len(table) != len(spec.split(",")):
+        raise ValueError(f"length weights {spec!r}: a length given twice")
     return tuple(sorted(table.items()))
 
 

@@ -199,7 +199,7 @@ def test_scene_lengths_match_real_crops_median_and_specs_parse():
     assert text.parse_length_weights("") == text.parse_length_weights("words") == ()
     assert text.parse_length_weights("0,0,3,5") == ((1, 0.0), (2, 0.0), (3, 3.0), (4, 5.0))
     assert text.parse_length_weights("4:2, 3:1") == ((3, 1.0), (4, 2.0))
-    for bad in ("long", "3:x", "0:1", "1,-2"):
+    for bad in ("long", "3:x", "0:1", "1,-2", "3:nan", "1,inf", "3:1,3:2"):
         with pytest.raises(ValueError, match="length weights"):
             text.parse_length_weights(bad)
 

@@ -112,7 +112,8 @@ def test_the_older_styles_draw_no_effect(font):
     are those of the generator before the scene style."""
     for name in ("mjsynth", "clean"):
         assert all(getattr(render.STYLES[name], e) == 0 for e in EFFECTS)
-        assert render.STYLES[name].min_visible == 0
+        for setting in ("min_visible", "log_size_prob", "lowres_min_height", "tilt_prob"):
+            assert getattr(render.STYLES[name], setting) == 0, (name, setting)
     assert all(getattr(render.STYLES["scene"], e) > 0 for e in EFFECTS)
 
 
@@ -188,6 +189,21 @@ def test_tilted_words_stay_whole_on_a_taller_crop(font):
         images = [render.render("tilted", font, np.random.default_rng(s), cfg) for s in range(30)]
         aspects[tilt] = np.median([im.shape[1] / im.shape[0] for im in images])
     assert aspects[1.0] < 0.8 * aspects[0.0], aspects  # an upright box around a turned word
+
+
+def test_a_turned_word_gets_no_neighbours(font, monkeypatch):
+    """The sliver limit works on the word's upright box: in its empty corners a neighbour's
+    whole letters would show, so neighbours are drawn only beside level words."""
+    calls = []
+    real = scene.neighbours
+    monkeypatch.setattr(scene, "neighbours", lambda *a, **k: calls.append(1) or real(*a, **k))
+    flat = {e: 0.0 for e in EFFECTS} | {"min_visible": 0, "neighbour_prob": 1, "lines_prob": 1}
+    for tilt, want in ((0.0, 10), (1.0, 0)):
+        calls.clear()
+        cfg = render.style("scene", flat | {"tilt_prob": tilt})
+        for seed in range(10):
+            render.render("house", font, np.random.default_rng(seed), cfg)
+        assert len(calls) == want, (tilt, len(calls))
 
 
 def test_a_word_warped_off_the_canvas_is_refused(font, monkeypatch):

@@ -72,6 +72,11 @@ def test_bad_render_settings_are_clear_errors(tmp_path):
                 "--length_weights", "short")
     assert res.returncode == 1
     assert "length weights 'short': words, a table name (scene)" in res.stderr
+    # checked before the workers start: one clear line, not a broken process pool
+    res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
+                "--num_workers", "2", "--max_length", "8", "--length_weights", "10:1")
+    assert res.returncode == 1 and "some length in 1..8 must have weight" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_fetch_backgrounds_without_apt_get_says_what_to_do(tmp_path):
