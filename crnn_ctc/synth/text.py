@@ -26,7 +26,7 @@ import numpy as np
 DEFAULT_WORDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "words_en.txt")
 CASES = ("lower", "upper", "title", "as_is")
 # Label lengths of 4,031 real scene-text TRAINING crops (IIIT5K, SVT and IC15 training splits,
-# the photo-disjoint training list; IIIT5K and SVT hold few words under 3 characters).
+# the photo-disjoint training list; these sets hold few words under 3 characters).
 SCENE_LENGTHS = {1: 11, 2: 29, 3: 772, 4: 993, 5: 646, 6: 527, 7: 451, 8: 257, 9: 156, 10: 97,
                  11: 44, 12: 25, 13: 11, 14: 5, 15: 2, 16: 3, 17: 1, 18: 1}
 LENGTH_TABLES = {"scene": SCENE_LENGTHS}
