@@ -19,7 +19,8 @@ Google Fonts pool of tools/fetch_fonts.py) on top of v1's fonts, with the real c
 lengths and cases (V2_TEXT; the rows of BENCHMARKS.md at 45a948f used v1's text);
 v2-no_<part> = v2 with one part off (PARTS; v2-no_text: v1's text); v2-v1_fonts = v2 with v1's
 fonts; v2+textures = v2 with photo and texture backgrounds (--backgrounds_dir,
-tools/fetch_backgrounds.py) for half the images; modifiers (variant_settings) replace one
+tools/fetch_backgrounds.py) for half the images; v2-no_<part>+v1_fonts = a part off relative to
+the generator's defaults (v1's fonts); modifiers (variant_settings) replace one
 setting each. Each variant's result is written to --work/<variant>/result.json as soon as it is
 done; the summary
 (stdout and --out) holds all of them. Generation speed (images/s) is the generator's own
@@ -65,7 +66,8 @@ def text_flags(settings: dict) -> list[str]:
 
 def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrounds/") -> dict:
     """The generator settings of a variant: a base (v1, v2, v2-v1_fonts, v2-no_<part>) and
-    any '+' modifiers: +textures (photo backgrounds for half the images), +lengths=<spec>
+    any '+' modifiers: +textures (photo backgrounds for half the images), +v1_fonts (v1's
+    fonts only, as the generator's defaults: v2-no_edges+v1_fonts), +lengths=<spec>
     (--length_weights, e.g. scene), +cases=<l:u:t:a> (--case_weights, e.g. 0.15:0.55:0.25:0.05)
     or +<setting>=<value> (a render setting replaced, e.g. v2+min_visible=40)."""
     base, *modifiers = name.split("+")
@@ -83,12 +85,14 @@ def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrou
     else:
         raise ValueError(f"unknown variant {name!r}: v1, v2, v2-v1_fonts, "
                          + ", ".join(f"v2-no_{p}" for p in PARTS)
-                         + ", each with any +textures, +lengths=<spec>, +cases=<l:u:t:a> or "
-                           "+<render setting>=<value>")
+                         + ", each with any +textures, +v1_fonts, +lengths=<spec>, "
+                           "+cases=<l:u:t:a> or +<render setting>=<value>")
     for modifier in modifiers:
         key, eq, value = modifier.partition("=")
         if modifier == "textures":
             settings = {**settings, "backgrounds": backgrounds_dir}
+        elif modifier == "v1_fonts" and base != "v1":  # the generator's defaults: v1's fonts
+            settings = {**settings, "fonts": v1_fonts}
         elif key == "lengths" and eq:
             settings = {**settings, "text": {**settings.get("text", {}), "length_weights": value}}
         elif key == "cases" and eq:
@@ -98,8 +102,8 @@ def variant_settings(name: str, fonts_dir: str, backgrounds_dir: str = "backgrou
             settings = {**settings, "render": {**settings["render"], key: float(value)}}
         else:
             raise ValueError(f"variant {name!r}: modifier {modifier!r} is neither textures, "
-                             f"lengths=, cases= nor <setting>=<value> with a setting of "
-                             f"{', '.join(ABLATABLE)}")
+                             f"v1_fonts (on a v2 base), lengths=, cases= nor <setting>=<value> "
+                             f"with a setting of {', '.join(ABLATABLE)}")
     return settings
 
 

@@ -84,7 +84,10 @@ def test_benchmark_variant_names(benchmarks):
     assert ablation.variant_settings("v1", "fonts/") == {
         "style": "mjsynth", "fonts": "default,/usr/share/fonts", "render": {}}
     assert "backgrounds" in ablation.variant_settings("v2+textures", "f")
-    for bad in ("v3", "v2+colour=1", "v2+neighbour_prob", "v2-no_fonts"):
+    # a part off relative to the generator's defaults (v1's fonts), as v2-v1_fonts is
+    assert ablation.variant_settings("v2-no_edges+v1_fonts", "f") == {
+        **ablation.variant_settings("v2-v1_fonts", "f"), "render": {"edge_prob": 0}}
+    for bad in ("v3", "v2+colour=1", "v1+v1_fonts", "v2+neighbour_prob", "v2-no_fonts"):
         with pytest.raises(ValueError, match="variant"):
             ablation.variant_settings(bad, "f")
     assert stats.parse_variant("scene+min_visible=40") == ("scene", {"min_visible": 40.0})
