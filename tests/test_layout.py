@@ -20,8 +20,9 @@ ALLOWED = {
     "model": {"data", "model"},
     "evaluate": {"data", "model", "evaluate"},
     "train": {"data", "model", "evaluate", "train"},
-    "serve": {"data", "model", "evaluate", "train", "serve"},
-    "cli": {"data", "synth", "model", "evaluate", "train", "serve", "cli"},
+    "portable": {"data", "model", "portable"},
+    "serve": {"data", "model", "evaluate", "train", "portable", "serve"},
+    "cli": {"data", "synth", "model", "evaluate", "train", "portable", "serve", "cli"},
 }
 HELPERS = {"extras", "resources"}
 
@@ -60,7 +61,7 @@ def test_imports_point_down_the_data_path(path):
     rel = path.relative_to(PACKAGE).parts
     stages = imported_stages(path) - HELPERS
     if len(rel) == 1:  # the top level: only __init__ reaches into a stage (the lazy API)
-        assert stages <= ({"serve"} if rel[0] == "__init__.py" else set()), stages
+        assert stages <= ({"serve", "portable"} if rel[0] == "__init__.py" else set()), stages
         return
     assert stages <= ALLOWED[rel[0]], f"{path} imports {sorted(stages - ALLOWED[rel[0]])}"
 
@@ -91,6 +92,7 @@ def test_one_definition_of_shared_constants():
     "crnn_ctc", "crnn_ctc.data.convert_worker", "crnn_ctc.data.convert",
     "crnn_ctc.serve.payloads", "crnn_ctc.cli.train", "crnn_ctc.cli.create_tfrecord",
     "crnn_ctc.cli.inference", "crnn_ctc.cli.export", "crnn_ctc.cli.eval",
+    "crnn_ctc.portable.recognizer",
 ])
 def test_no_tensorflow_at_import(module):
     """Converter workers never load TensorFlow (3 s, 700 MB each); the tools check their flags

@@ -8,6 +8,16 @@
 The serving_default signature takes image_bytes (string [B], raw JPEG/PNG/GIF/BMP bytes of any
 size) and returns text (string [B]) and score (float32 [B], log-probability); predict_images
 takes decoded uint8 images [B, h, w, 3]. docs/serving.md has the REST/gRPC details.
+
+Portable files for phones, boards and ONNX Runtime (the CRNN up to per-step probabilities; the
+CTC decoding runs outside, in crnn_ctc.portable, without TensorFlow):
+
+    python tools/export_crnn_ctc.py --model_dir runs/small --export_dir exported/edge \
+        --format tflite --variants fp32,fp16,dynamic,int8 --calibration_data tfrecords/
+    python tools/export_crnn_ctc.py --model_dir runs/small --export_dir exported/edge \
+        --format onnx
+    # -> exported/edge/crnn_<variant>.tflite / crnn_fp32.onnx, each with <file>.json beside it
+    #    (the input contract: size, dtype, resize rule, charset, blank id)
 """
 
 
@@ -36,13 +46,45 @@ flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"],
                   "decoding stay float32. BENCHMARKS.md has its accuracy check")
 flags.DEFINE_list("warmup_batch_sizes", ["1", "8"],
                   "batch sizes of the TF Serving warmup requests; empty = no warmup file")
+flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite", "onnx"],
+                  "savedmodel: a versioned SavedModel for TF Serving (decoder inside); tflite / "
+                  "onnx: portable files of the CRNN up to its per-step probabilities")
+flags.DEFINE_list("variants", ["fp32"], "tflite: any of fp32, fp16, dynamic, int8; onnx: fp32")
+flags.DEFINE_string("calibration_data", None, "int8: a TFRecords folder (its train split) or an "
+                    "image folder of YOUR training data (never a test set)")
+flags.DEFINE_string("calibration_list", None, "int8: images of --calibration_data to pick from")
+flags.DEFINE_integer("calibration_images", 256, "int8: how many calibration images")
 flags.mark_flags_as_required(["model_dir", "export_dir"])
 FLAGS = flags.FLAGS
+
+
+def _export_portable() -> int:
+    from crnn_ctc.portable import export as portable  # noqa: PLC0415 (TensorFlow after flags)
+
+    try:
+        cfg = portable.PortableConfig(
+            model_dir=FLAGS.model_dir, export_dir=FLAGS.export_dir, format=FLAGS.format,
+            variants=tuple(FLAGS.variants), checkpoint=FLAGS.checkpoint,
+            calibration_data=FLAGS.calibration_data or "",
+            calibration_list=FLAGS.calibration_list or "",
+            calibration_images=FLAGS.calibration_images)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from err
+    try:
+        paths = portable.export_portable(cfg)
+    except (ValueError, FileNotFoundError, FileExistsError, ModuleNotFoundError) as err:
+        logging.error("%s", err)
+        return 1
+    for path in paths:
+        print(f"exported {path} (contract: {path}.json)")
+    return 0
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.format != "savedmodel":
+        return _export_portable()
     from crnn_ctc.serve import export, graph  # noqa: PLC0415 (TensorFlow loads after flag parsing)
     from crnn_ctc.train import checkpoints
 

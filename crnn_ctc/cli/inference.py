@@ -5,8 +5,10 @@
     python tools/inference_crnn_ctc.py --model_dir runs/small --image_dir crops/ \
         --image_list crops/todo.txt --beam_width 10 --top_paths 3 --output_file out.jsonl
 
---model_dir is a SavedModel version folder, an export base folder (its highest version) or a
-training folder (config.json + checkpoints; --checkpoint picks best or latest). Images may have
+--model_dir is a SavedModel version folder, an export base folder (its highest version), a
+training folder (config.json + checkpoints; --checkpoint picks best or latest), or a LiteRT
+(.tflite) or ONNX (.onnx) file from export_crnn_ctc.py --format: those run without TensorFlow
+(ai-edge-litert or onnxruntime), decoded by --beam_width / --top_paths. Images may have
 any size and format TensorFlow decodes (JPEG, PNG, GIF, BMP); unreadable ones are reported with
 the reason and skipped. Prints "Predict <name> image as: <text>" per image; --output_file writes
 image, text, score rows as .jsonl or .csv.
@@ -19,9 +21,10 @@ import os
 from absl import app, flags, logging
 
 from crnn_ctc.cli import run_tool
+from crnn_ctc.data import image_files
 
-flags.DEFINE_string("model_dir", None, "SavedModel, export base folder or training folder "
-                    "(default: the shipped English model models/crnn_en)")
+flags.DEFINE_string("model_dir", None, "SavedModel, export base folder, training folder, or a "
+                    ".tflite / .onnx file (default: the shipped English model models/crnn_en)")
 flags.DEFINE_string("checkpoint", "best", "training folder only: best | latest | a path")
 flags.DEFINE_string("image_dir", None, "folder of images")
 flags.DEFINE_string("image_list", None, "file naming the images to read, relative to --image_dir")
@@ -49,25 +52,37 @@ def write_results(path: str, rows: list[dict], top_paths: int) -> None:
             writer.writerow([row["image"], row["text"], row["score"], *alts])
 
 
+def _recognizer():
+    """The model --model_dir names, decoded as the flags say (a SavedModel: as exported, unless
+    they are given). A .tflite / .onnx file loads without importing TensorFlow."""
+    from crnn_ctc.model.decoder import Decoder  # noqa: PLC0415
+    from crnn_ctc.portable.contract import model_format  # noqa: PLC0415
+
+    kind = "beam" if FLAGS.beam_width > 1 or FLAGS.top_paths > 1 else "greedy"
+    decoder = Decoder(kind, max(FLAGS.beam_width, 1), FLAGS.top_paths)
+    if FLAGS.model_dir and model_format(FLAGS.model_dir):
+        from crnn_ctc.portable.recognizer import PortableRecognizer  # noqa: PLC0415
+
+        return PortableRecognizer.load(FLAGS.model_dir, decoder)
+    from crnn_ctc.serve import pretrained, recognizer, versions  # noqa: PLC0415 (TF after flags)
+
+    model_dir = pretrained.model_dir(FLAGS.model_dir)
+    asked = FLAGS["beam_width"].present or FLAGS["top_paths"].present
+    if not asked and versions.resolve(model_dir)[0] != "checkpoint":
+        decoder = None  # a SavedModel decodes as exported
+    return recognizer.Recognizer.load(model_dir, FLAGS.checkpoint, decoder)
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     out = FLAGS.output_file
     if out and not out.endswith((".jsonl", ".csv")):
         raise app.UsageError(f"--output_file must end in .jsonl or .csv, not {out}")
-    from crnn_ctc.data import image_files
-    from crnn_ctc.serve import graph, pretrained, recognizer, versions  # noqa: PLC0415 (TF after flags)
-
     try:
-        model_dir = pretrained.model_dir(FLAGS.model_dir)
-        decoder = None  # a SavedModel decodes as exported, unless the flags ask otherwise
-        asked = FLAGS["beam_width"].present or FLAGS["top_paths"].present
-        if asked or versions.resolve(model_dir)[0] == "checkpoint":
-            kind = "beam" if FLAGS.beam_width > 1 or FLAGS.top_paths > 1 else "greedy"
-            decoder = graph.Decoder(kind, max(FLAGS.beam_width, 1), FLAGS.top_paths)
         names, problems = image_files.list_images(FLAGS.image_dir, FLAGS.image_list)
-        rec = recognizer.Recognizer.load(model_dir, FLAGS.checkpoint, decoder)
-    except (ValueError, FileNotFoundError) as err:
+        rec = _recognizer()
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as err:
         logging.error("%s", err)
         return 1
     for problem in problems:

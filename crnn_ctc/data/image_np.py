@@ -73,6 +73,18 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))  # 1, P, CMYK, YCbCr, LAB, HSV
 
 
+def rgb_from_array(array: np.ndarray) -> np.ndarray:
+    """A uint8 (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA array -> (H, W, 3) RGB by the
+    decode rule: grey repeated, alpha composited over white."""
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[2] == 1:
+        return np.repeat(array, 3, axis=2)
+    if array.shape[2] == 4:
+        return _composite_over_white(array[:, :, :3], array[:, :, 3:])
+    return array
+
+
 def _complete_jpeg(data: bytes) -> bool:
     """A JPEG that ends with its EOI marker (padding aside) has all its scans."""
     return data.startswith(b"\xff\xd8\xff") and data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")

@@ -19,48 +19,17 @@ through a table read from the charset file (the SavedModel asset assets/charset.
 
 from __future__ import annotations
 
-import dataclasses
-
 import tensorflow as tf
 
 from crnn_ctc.data import image_tf
 from crnn_ctc.data.charset import Charset
-from crnn_ctc.data.formats import DEFAULT_MAX_PIXELS
 from crnn_ctc.model import decoding
 from crnn_ctc.model.config import ModelConfig
+from crnn_ctc.model.decoder import Decoder
 from crnn_ctc.model.inference import InferenceCrnn
 from crnn_ctc.serve.payloads import INPUT_BYTES
 
 INPUT_IMAGES = "images"
-
-
-@dataclasses.dataclass(frozen=True)
-class Decoder:
-    """How the exported graph decodes: "beam" (CTC prefix beam search) or "greedy"."""
-
-    kind: str = "beam"
-    beam_width: int = 10
-    top_paths: int = 1
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    # False: a bad image gets text "", score -inf and its reason in the "error" output, and the
-    # rest of the batch is read. True: the request fails with INVALID_ARGUMENT instead.
-    hard_errors: bool = False
-
-    def __post_init__(self):
-        if self.kind not in ("beam", "greedy"):
-            raise ValueError(f"decoder must be 'beam' or 'greedy', not {self.kind!r}")
-        if self.kind == "greedy" and self.top_paths != 1:
-            raise ValueError("greedy decoding gives one path: use --decoder beam for top_paths > 1")
-        if self.kind == "beam" and not 1 <= self.top_paths <= self.beam_width:
-            raise ValueError(
-                f"top_paths={self.top_paths} must be between 1 and beam_width={self.beam_width}"
-            )
-        if self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be positive, not {self.max_pixels}")
-
-    @property
-    def width(self) -> int:  # decoding.decode's convention: 0 = greedy
-        return self.beam_width if self.kind == "beam" else 0
 
 
 class CrnnServing(tf.Module):

@@ -21,51 +21,29 @@ the bad items come back as Predictions with ``error`` set, text "" and score -in
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
-from crnn_ctc.data.formats import SUPPORTED_FORMATS, sniff_format, unsupported_detail
 from crnn_ctc.model import trained
+from crnn_ctc.portable.contract import model_format
+from crnn_ctc.portable.predictions import (
+    BaseRecognizer,
+    Prediction,
+    array_problem,
+    failed,
+    read_item,
+)
 from crnn_ctc.serve import payloads, pretrained, versions
 from crnn_ctc.serve.export import read_metadata
 from crnn_ctc.serve.graph import CrnnServing, Decoder
 
 
-@dataclasses.dataclass(frozen=True)
-class Prediction:
-    text: str
-    score: float  # log-probability of the text (-inf for an item that could not be read)
-    top_k: tuple[tuple[str, float], ...] = ()  # best paths, when decoded with top_paths > 1
-    error: str | None = None  # why the item could not be read
-
-    def as_row(self) -> dict:
-        """The serving response's fields: text, score (+ texts, scores with top_k)."""
-        row = {"text": self.text, "score": self.score}
-        if self.top_k:
-            row.update(texts=[t for t, _ in self.top_k], scores=[s for _, s in self.top_k])
-        return row
-
-
-class RecognitionError(ValueError):
-    """Some items could not be read; ``predictions`` holds every item's result, in order."""
-
-    def __init__(self, predictions: list[Prediction], labels: list[str]):
-        bad = [f"{label}: {p.error}" for label, p in zip(labels, predictions, strict=True)
-               if p.error]  # fmt: skip
-        super().__init__(f"{len(bad)} of {len(predictions)} items could not be read: "
-                         + "; ".join(bad))
-        self.predictions = predictions
-
-
-class Recognizer:
+class Recognizer(BaseRecognizer):
     """``fn``: a serving_default function (image_bytes: string [B] -> text, score, ...)."""
 
     def __init__(self, fn, source: str, decoder: Decoder | None):
@@ -80,6 +58,10 @@ class Recognizer:
         shipped English model. ``decoder`` applies to checkpoints (default beam 10); a SavedModel
         decodes as it was exported, and asking it for another decoder is an error rather than a
         silent change."""
+        if model_dir and model_format(model_dir):  # .tflite / .onnx: crnn_ctc.portable
+            from crnn_ctc.portable.recognizer import PortableRecognizer  # noqa: PLC0415
+
+            return PortableRecognizer.load(model_dir, decoder)
         kind, path = versions.resolve(pretrained.model_dir(model_dir))
         if kind == "checkpoint":
             return cls.from_checkpoint(path, checkpoint, decoder or Decoder())
@@ -115,24 +97,8 @@ class Recognizer:
         rec._keep = module
         return rec
 
-    def recognize(self, items: Sequence, batch_size: int = 32,
-                  on_error: str = "raise") -> list[Prediction]:  # fmt: skip
-        """Paths, bytes or arrays -> one Prediction each, in order (see the module docstring)."""
-        if on_error not in ("raise", "keep"):
-            raise ValueError(f"on_error must be 'raise' or 'keep', not {on_error!r}")
-        if isinstance(items, (str, bytes, np.ndarray)):
-            items = [items]  # one item, not a sequence of characters, bytes or rows
-        predictions = [p for chunk in _chunks(list(items), batch_size)
-                       for p in self._read([_encode(item) for item in chunk])]  # fmt: skip
-        if on_error == "raise" and any(p.error for p in predictions):
-            raise RecognitionError(predictions, [_label(i, x) for i, x in enumerate(items)])
-        return predictions
-
-    def recognize_files(self, paths: Sequence[str], batch_size: int = 32) -> Iterator[tuple]:
-        """Yields (path, row, None) or (path, None, reason) in order, a batch at a time."""
-        for chunk in _chunks(list(paths), batch_size):
-            for path, p in zip(chunk, self.recognize(chunk, batch_size, "keep"), strict=True):
-                yield (path, None, p.error) if p.error else (path, p.as_row(), None)
+    def _recognize_chunk(self, items: list) -> list[Prediction]:
+        return self._read([_encode(item) for item in items])
 
     def _read(self, encoded: list) -> list[Prediction]:
         """``encoded``: bytes, or a str saying why the item has none. The graph answers a bad
@@ -144,7 +110,7 @@ class Recognizer:
             rows = iter(self._rows(good)) if good else iter(())
         except tf.errors.InvalidArgumentError:
             rows = iter([self._one(data) for data in good])
-        return [_prediction(next(rows)) if isinstance(data, bytes) else _failed(data)
+        return [_prediction(next(rows)) if isinstance(data, bytes) else failed(data)
                 for data in encoded]  # fmt: skip
 
     def _one(self, data: bytes):
@@ -158,43 +124,19 @@ class Recognizer:
         return payloads.rows({key: value.numpy() for key, value in out.items()})
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    if size < 1:
-        raise ValueError(f"batch_size must be >= 1, not {size}")
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _encode(item) -> bytes | str:
     """An item -> encoded image bytes, or the reason it has none (a str)."""
     if isinstance(item, np.ndarray):
         return _encode_array(item)
-    if isinstance(item, (str, os.PathLike)):
-        try:
-            with open(item, "rb") as f:
-                item = f.read()
-        except OSError as err:
-            return f"cannot read {os.fspath(item)}: {err.strerror or err}"
-    if not isinstance(item, (bytes, bytearray, memoryview)):
-        return f"not a path, bytes or NumPy array but {type(item).__name__}"
-    data = bytes(item)
-    if not data:
-        return "empty: 0 bytes"
-    fmt = sniff_format(data)
-    if fmt is None:
-        return "not an image: not a JPEG, PNG, GIF or BMP file"
-    if fmt not in SUPPORTED_FORMATS:
-        return unsupported_detail(fmt)
-    return data
+    return read_item(item)
 
 
 def _encode_array(array: np.ndarray) -> bytes | str:
-    if array.dtype != np.uint8:
-        return f"array dtype {array.dtype}: expected uint8 (0-255)"
+    problem = array_problem(array)
+    if problem:
+        return problem
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or 0 in array.shape:
-        return f"array shape {array.shape}: expected (H, W), (H, W, 3) RGB or (H, W, 4) RGBA"
     order = {1: None, 3: cv2.COLOR_RGB2BGR, 4: cv2.COLOR_RGBA2BGRA}[array.shape[2]]
     bgr = cv2.cvtColor(array, order) if order is not None else array
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
@@ -203,22 +145,11 @@ def _encode_array(array: np.ndarray) -> bytes | str:
 
 def _prediction(row) -> Prediction:
     if isinstance(row, str):
-        return _failed(row)
+        return failed(row)
     if row.get("error"):  # the serving graph's per-image reason
-        return _failed(row["error"])
+        return failed(row["error"])
     top_k = tuple(zip(row.get("texts", []), row.get("scores", []), strict=True))
     return Prediction(row["text"], float(row["score"]), top_k)
-
-
-def _failed(reason: str) -> Prediction:
-    return Prediction("", -math.inf, (), reason)
-
-
-def _label(index: int, item) -> str:
-    if isinstance(item, (str, os.PathLike)):
-        return f"item {index} ({os.fspath(item)})"
-    kind = f"array {item.shape}" if isinstance(item, np.ndarray) else type(item).__name__
-    return f"item {index} ({kind})"
 
 
 def _decoding(d: Decoder) -> tuple:

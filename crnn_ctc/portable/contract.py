@@ -1,0 +1,135 @@
+"""The input contract of a LiteRT (.tflite) or ONNX (.onnx) export: one JSON file beside the
+model (crnn_int8.tflite -> crnn_int8.tflite.json) saying what goes in and what comes out, so
+that any runtime, in any language, feeds the model what it was trained on.
+
+    contract = load_contract("exported/crnn_int8.tflite")
+    contract.image_size, contract.symbols, contract.blank_id
+
+What the file holds (CONTRACT_FIELDS): the format and variant; the input tensor (name, shape
+[batch, H, W, 3] NHWC RGB, dtype; float32 holds the pixel values 0-255, uint8 the same values
+quantized with scale 1 and zero point 0) and the resize rule (data/image_np.py: decode to RGB,
+alpha over white, then per axis area averaging where it shrinks and bilinear where it grows,
+aspect not kept); the output tensor (per-step class probabilities [batch, T, C], its dtype
+and quantization); the charset (symbol i is class i) and the CTC blank id; the checkpoint and
+the model config it came from; for int8, the calibration images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+CONTRACT_VERSION = 1
+FORMATS = {".tflite": "tflite", ".onnx": "onnx"}
+RESIZE_RULE = ("decode to 8-bit RGB (grey repeated, alpha composited over white); resize to "
+               "H x W without keeping the aspect, one axis at a time: area averaging along an "
+               "axis that shrinks, bilinear along one that grows (crnn_ctc/data/image_np.py)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    format: str  # tflite | onnx
+    variant: str  # fp32 | fp16 | dynamic | int8
+    model_file: str  # the model's file name, in the same folder
+    input_name: str
+    input_dtype: str  # float32 | uint8
+    input_quantization: tuple[float, int]  # (scale, zero point); (0, 0) = not quantized
+    image_size: tuple[int, int]  # H, W
+    output_name: str
+    output_dtype: str
+    output_quantization: tuple[float, int]
+    time_steps: int
+    symbols: tuple[str, ...]  # class i is symbols[i]; the blank is the last class
+    blank_id: int
+    source: dict = dataclasses.field(default_factory=dict)  # checkpoint, config, calibration
+
+    def __post_init__(self):
+        if self.format not in FORMATS.values():
+            raise ValueError(f"contract format {self.format!r}: expected tflite or onnx")
+        if self.blank_id != len(self.symbols):
+            raise ValueError(f"contract blank_id {self.blank_id} must be the class after the "
+                             f"{len(self.symbols)} symbols")
+        if self.input_dtype not in ("float32", "uint8", "int8"):
+            raise ValueError(f"contract input dtype {self.input_dtype!r}: expected float32, "
+                             "uint8 or int8")
+
+    @property
+    def num_classes(self) -> int:
+        return self.blank_id + 1
+
+    def to_json(self) -> dict:
+        h, w = self.image_size
+        return {
+            "contract_version": CONTRACT_VERSION,
+            "format": self.format, "variant": self.variant, "model_file": self.model_file,
+            "input": {"name": self.input_name, "shape": [None, h, w, 3], "layout": "NHWC RGB",
+                      "dtype": self.input_dtype, "values": "pixels 0-255",
+                      "quantization": list(self.input_quantization), "resize": RESIZE_RULE},
+            "output": {"name": self.output_name, "shape": [None, self.time_steps,
+                                                           self.num_classes],
+                       "meaning": "per-step class probabilities (softmax); CTC-decode them",
+                       "dtype": self.output_dtype,
+                       "quantization": list(self.output_quantization)},
+            "charset": list(self.symbols), "blank_id": self.blank_id,
+            "source": self.source,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict) -> Contract:
+        try:
+            if data["contract_version"] != CONTRACT_VERSION:
+                raise ValueError(f"contract_version {data['contract_version']}: this crnn_ctc "
+                                 f"reads version {CONTRACT_VERSION}")
+            inp, out = data["input"], data["output"]
+            return cls(
+                format=data["format"], variant=data["variant"], model_file=data["model_file"],
+                input_name=inp["name"], input_dtype=inp["dtype"],
+                input_quantization=(float(inp["quantization"][0]), int(inp["quantization"][1])),
+                image_size=(int(inp["shape"][1]), int(inp["shape"][2])),
+                output_name=out["name"], output_dtype=out["dtype"],
+                output_quantization=(float(out["quantization"][0]),
+                                     int(out["quantization"][1])),
+                time_steps=int(out["shape"][1]), symbols=tuple(data["charset"]),
+                blank_id=int(data["blank_id"]), source=data.get("source", {}),
+            )  # fmt: skip
+        except (KeyError, IndexError, TypeError) as err:
+            raise ValueError(f"not a crnn_ctc contract: missing or malformed {err}") from err
+
+
+def contract_path(model_path: str) -> str:
+    """crnn_int8.tflite -> crnn_int8.tflite.json, in the same folder."""
+    return model_path + ".json"
+
+
+def model_format(path: str) -> str | None:
+    """tflite | onnx by the file's extension, None for anything else."""
+    return FORMATS.get(os.path.splitext(path)[1].lower())
+
+
+def save_contract(contract: Contract, model_path: str) -> str:
+    path = contract_path(model_path)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(contract.to_json(), f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    return path
+
+
+def load_contract(model_path: str) -> Contract:
+    path = contract_path(model_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found: the contract written beside {model_path} by "
+                                "tools/export_crnn_ctc.py --format tflite|onnx")
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not JSON ({err})") from err
+    try:
+        contract = Contract.from_json(data)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+    if contract.model_file != os.path.basename(model_path):
+        raise ValueError(f"{path} describes {contract.model_file}, not "
+                         f"{os.path.basename(model_path)}")
+    return contract

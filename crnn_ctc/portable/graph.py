@@ -1,0 +1,109 @@
+"""The CRNN as a graph of plain operations for LiteRT (TFLite) and ONNX: pixels in, per-step
+class probabilities out, no decoder and no string ops (what fails to convert).
+
+    net = PortableCrnn(model, cfg)      # model: model.build_crnn(...) with trained weights
+    probs = net(pixels)                 # (B, H, W, 3) float32 0-255 -> (B, T, C) softmax
+
+The input is the resized image's pixel values as float32 (0-255, RGB, H x W as trained): the
+scaling to [-1, 1] is the graph's first op, so an int8 model's uint8 input takes the pixels
+as they are (scale 1, zero point 0). The rest is model.inference's rewrite without its fused
+LSTM kernel: batch norm folded into the convolutions, and each recurrent direction unrolled
+over the fixed T = W / 4 steps as matmuls and element-wise gates (BlockLSTMV2 and while loops
+are not LiteRT builtins; unrolled, every op is, and int8 quantizes each gate). The input
+projection of all steps is one matmul; only h @ U runs per step. The weights are the trained
+model's, as constants of the traced graph; tests/portable holds the probabilities to the
+Keras model's softmax.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from crnn_ctc.model.config import ModelConfig
+from crnn_ctc.model.crnn import POOLS
+from crnn_ctc.model.inference import _check_keras_lstm, _folded
+
+
+class _Direction(tf.Module):
+    """One direction of a trained Keras LSTM or GRU (reset_after), unrolled."""
+
+    def __init__(self, layer, reverse: bool, name: str):
+        super().__init__(name=name)
+        cell = layer.cell
+        self.kind = "lstm" if hasattr(cell, "unit_forget_bias") else "gru"
+        if self.kind == "lstm":
+            _check_keras_lstm(layer)
+        elif not (cell.reset_after and cell.use_bias):
+            raise ValueError(f"{layer.name}: only GRUs with reset_after=True and a bias export")
+        self.units, self.reverse = cell.units, reverse
+        # NumPy arrays: each becomes a constant of the traced graph (a captured tensor would
+        # be an input of the ONNX file)
+        self.w, self.u = cell.kernel.numpy(), cell.recurrent_kernel.numpy()
+        bias = cell.bias.numpy()  # GRU (reset_after): (2, 3H), the input's and the recurrent's
+        self.b, self.rb = (bias, None) if self.kind == "lstm" else (bias[0], bias[1])
+
+    def __call__(self, x):
+        """x (B, T, I) with T known -> h (B, T, H)."""
+        steps = x.shape[1]
+        projected = tf.matmul(x, self.w) + self.b  # (B, T, 4H) or (B, T, 3H)
+        h = tf.zeros_like(projected[:, 0, :self.units])
+        c = h
+        order = range(steps - 1, -1, -1) if self.reverse else range(steps)
+        out = [None] * steps
+        for t in order:
+            z = projected[:, t]
+            if self.kind == "lstm":  # Keras gate order i, f, c, o
+                gates = z + tf.matmul(h, self.u)
+                i, f, g, o = tf.split(gates, 4, axis=-1)
+                c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+                h = tf.sigmoid(o) * tf.tanh(c)
+            else:  # Keras gate order z, r, h; the reset gate scales the recurrent projection
+                rec = tf.matmul(h, self.u) + self.rb
+                xz, xr, xh = tf.split(z, 3, axis=-1)
+                rz, rr, rh = tf.split(rec, 3, axis=-1)
+                update = tf.sigmoid(xz + rz)
+                candidate = tf.tanh(xh + tf.sigmoid(xr + rr) * rh)
+                h = update * h + (1.0 - update) * candidate
+            out[t] = h
+        return tf.stack(out, axis=1)
+
+
+class PortableCrnn(tf.Module):
+    """See the module docstring."""
+
+    def __init__(self, model, cfg: ModelConfig):
+        super().__init__(name="crnn_portable")
+        if cfg.stn:
+            raise ValueError("a model with the spatial transformer (--stn) cannot be exported to "
+                             "LiteRT/ONNX yet (its grid sampling is not a portable op): export "
+                             "the SavedModel for TF Serving instead")
+        self.cfg = cfg
+        self.convs = [_folded(model, f"conv{i + 1}") for i in range(7)]  # NumPy, as above
+        self.rnns = []
+        for i in range(cfg.rnn_layers):
+            bi = model.get_layer(f"bi{cfg.rnn}{i + 1}")
+            self.rnns.append((_Direction(bi.forward_layer, False, f"{cfg.rnn}{i + 1}_fw"),
+                              _Direction(bi.backward_layer, True, f"{cfg.rnn}{i + 1}_bw")))
+        dense = model.get_layer("logits")
+        self.logits_w, self.logits_b = dense.kernel.numpy(), dense.bias.numpy()
+        self.num_classes = int(dense.bias.shape[0])
+
+    def input_spec(self, batch: int | None = None) -> tf.TensorSpec:
+        return tf.TensorSpec([batch, self.cfg.image_height, self.cfg.image_width, 3], tf.float32,
+                             name="pixels")
+
+    def __call__(self, pixels):
+        x = pixels * np.float32(2.0 / 255.0) - 1.0  # image_tf.to_model_input's scaling
+        for i, (kernel, bias) in enumerate(self.convs[:6]):
+            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+            if i in POOLS:
+                x = tf.nn.max_pool2d(x, POOLS[i], POOLS[i], "VALID")
+        x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # crnn.py's conv7_pad
+        kernel, bias = self.convs[6]
+        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
+        x = tf.reshape(x, [-1, self.cfg.time_steps, self.cfg.filters[6]])  # (B, T, C)
+        for forward, backward in self.rnns:
+            x = tf.concat([forward(x), backward(x)], axis=-1)
+        logits = tf.matmul(x, self.logits_w) + self.logits_b
+        return tf.nn.softmax(logits, axis=-1)

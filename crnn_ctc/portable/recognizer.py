@@ -1,0 +1,78 @@
+"""Read words with a LiteRT (.tflite) or ONNX (.onnx) export, without TensorFlow: the Python
+Recognizer's interface and preprocessing, with the model run by ai-edge-litert or onnxruntime
+and CTC decoded in NumPy (portable/ctc.py).
+
+    rec = PortableRecognizer.load("exported/crnn_int8.tflite")        # beam 10, as exports
+    rec = PortableRecognizer.load("exported/crnn_fp32.onnx", Decoder("greedy", 1))
+    preds = rec.recognize(["a.jpg", png_bytes, rgb_uint8_array])
+    preds[0].text, preds[0].score, preds[0].top_k
+
+Items are decoded and resized by data/image_np.py, the rule the converter and the SavedModel
+follow (the SavedModel's TensorFlow decode agrees with it to within one grey level), so the
+texts match the SavedModel's (tests/portable). A bad item gets its reason, as with Recognizer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crnn_ctc.data import image_np
+from crnn_ctc.data.charset import Charset
+from crnn_ctc.model.decoder import Decoder
+from crnn_ctc.portable import ctc
+from crnn_ctc.portable.predictions import (
+    BaseRecognizer,
+    Prediction,
+    array_problem,
+    failed,
+    read_item,
+)
+from crnn_ctc.portable.runtime import PortableModel
+
+
+class PortableRecognizer(BaseRecognizer):
+    def __init__(self, model: PortableModel, decoder: Decoder | None = None):
+        self.model = model
+        self.decoder = decoder or Decoder()
+        self.charset = Charset(model.contract.symbols)
+        c = model.contract
+        self.source = f"{c.format} {c.variant} {model.path}"
+
+    @classmethod
+    def load(cls, path: str, decoder: Decoder | None = None,
+             num_threads: int | None = None) -> PortableRecognizer:  # fmt: skip
+        """``decoder``: beam 10 by default, the SavedModel export's default."""
+        return cls(PortableModel.load(path, num_threads), decoder)
+
+    def _image(self, item) -> np.ndarray | str:
+        """An item -> its (H, W, 3) uint8 model input, or why it has none."""
+        if isinstance(item, np.ndarray):
+            problem = array_problem(item)
+            rgb = None if problem else image_np.rgb_from_array(item)
+        else:
+            data = read_item(item)
+            if isinstance(data, str):
+                return data
+            try:
+                rgb = image_np.load_rgb(data, self.decoder.max_pixels)
+            except image_np.ImageError as err:
+                return str(err)
+        if rgb is None:
+            return problem
+        h, w = self.model.contract.image_size
+        return image_np.resize(rgb, h, w)
+
+    def _recognize_chunk(self, items: list) -> list[Prediction]:
+        images = [self._image(item) for item in items]
+        good = [im for im in images if not isinstance(im, str)]
+        paths = iter(ctc.decode(self.model.probabilities(np.stack(good)),
+                                self.model.contract.blank_id, self.decoder) if good else [])
+        out = []
+        for im in images:
+            if isinstance(im, str):
+                out.append(failed(im))
+                continue
+            best = [(self.charset.decode(ids), score) for ids, score in next(paths)]
+            out.append(Prediction(best[0][0], best[0][1],
+                                  tuple(best) if self.decoder.top_paths > 1 else ()))
+        return out
