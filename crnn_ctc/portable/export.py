@@ -111,7 +111,14 @@ def _tflite(net: PortableCrnn, variant: str, calibration: np.ndarray | None) -> 
     if variant == "fp16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
+        # The input's range comes from the calibration pixels: a first image stretched to 0-255
+        # makes it the full pixel range (scale 1, zero point 0), so a brighter or darker image
+        # than the calibration set's is not clipped.
+        first = calibration[0].astype(np.float32)
+        stretched = (first - first.min()) * (255.0 / max(float(np.ptp(first)), 1.0))
+
         def representative():
+            yield [np.round(stretched)[None]]
             for image in calibration:
                 yield [image[None].astype(np.float32)]
 

@@ -1,0 +1,269 @@
+"""LiteRT / ONNX exports (crnn_ctc.portable): the graph equals the Keras model, every file reads
+what the SavedModel reads, the contract round-trips, bad inputs are clear errors, and reading
+needs no TensorFlow."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from crnn_ctc.model.decoder import Decoder
+from crnn_ctc.portable import contract as contract_lib
+from crnn_ctc.portable import ctc
+from tests.conftest import ROOT, run_tool, word_image, write_file
+
+MODEL = os.path.join(ROOT, "models", "crnn_en")
+TEST_DATA = os.path.join(ROOT, "test_data")
+VARIANTS = [("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "dynamic"), ("tflite", "int8"),
+            ("onnx", "fp32")]
+# int8 and dynamic-range files may read a word differently from the float model: at least this
+# share of the texts must agree (on the shipped model all 283 rendered words and test_data did)
+QUANTIZED_AGREEMENT = 0.95
+
+
+def _test_data_files():
+    with open(os.path.join(TEST_DATA, "image_list.txt"), encoding="utf-8") as f:
+        return [os.path.join(TEST_DATA, line.split()[0]) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """60 words drawn by the generator's clean style with the default font pool (seeded)."""
+    from crnn_ctc.synth import fonts, render, text
+
+    pool, _ = fonts.discover(None, "0123456789abcdefghijklmnopqrstuvwxyz")
+    rng = np.random.default_rng(0)
+    words = [w for w in text.load_words(text.DEFAULT_WORDS) if w.isalnum() and 3 <= len(w) <= 10]
+    images = []
+    while len(images) < 60:
+        word, font = words[int(rng.integers(len(words)))], pool[int(rng.integers(len(pool)))]
+        if font.covers(word):
+            try:
+                images.append(render.render(word, font, rng, render.STYLES["clean"]))
+            except ValueError:
+                continue
+    return images
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The shipped model in every format and variant; int8 calibrated on rendered words in a
+    folder (never on test_data, which the parity tests read)."""
+    from crnn_ctc.portable import export
+
+    root = tmp_path_factory.mktemp("portable")
+    lines = []
+    for i, word in enumerate(["street", "PARIS", "exit", "42", "Total", "hotel", "OPEN", "cafe"]):
+        write_file(root / "calib" / f"{i}.png", word_image(word, fmt="PNG", font_size=22))
+        lines.append(f"{i}.png {word}\n")
+    (root / "calib" / "list.txt").write_text("".join(lines))
+    out = str(root / "out")
+    paths = export.export_portable(export.PortableConfig(
+        MODEL, out, "tflite", ("fp32", "fp16", "dynamic", "int8"),
+        calibration_data=str(root / "calib"), calibration_list=str(root / "calib" / "list.txt")))
+    paths += export.export_portable(export.PortableConfig(MODEL, out, "onnx", ("fp32",)))
+    return {(os.path.splitext(p)[1][1:], os.path.basename(p).split("_")[1].split(".")[0]): p
+            for p in paths}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference(rendered):
+    """The serving graph's greedy texts (the SavedModel's graph, from the same checkpoint)."""
+    from crnn_ctc.serve.recognizer import Recognizer
+
+    rec = Recognizer.from_checkpoint(MODEL, decoder=Decoder("greedy", 1))
+    return [p.text for p in rec.recognize(_test_data_files() + rendered)]
+
+
+def test_graph_equals_the_keras_model_for_lstm_and_gru():
+    import tensorflow as tf
+
+    from crnn_ctc.model import crnn
+    from crnn_ctc.model.config import ModelConfig
+    from crnn_ctc.portable.graph import PortableCrnn
+
+    x = np.random.default_rng(0).uniform(0, 255, (3, 32, 100, 3)).astype(np.float32)
+    for rnn in ("lstm", "gru"):
+        cfg = ModelConfig(filters=(8, 8, 16, 16, 16, 16, 16), rnn=rnn, rnn_units=12)
+        model = crnn.build_crnn(cfg, 11)
+        for w in model.weights:  # non-trivial batch-norm statistics, so folding is exercised
+            w.assign(np.random.default_rng(len(w.name)).uniform(0.5, 1.5, w.shape) * 0.3)
+        keras = tf.nn.softmax(model(x * (2 / 255) - 1, training=False)).numpy()
+        ours = PortableCrnn(model, cfg)(tf.constant(x)).numpy()
+        assert ours.shape == (3, 25, 11)
+        np.testing.assert_allclose(ours, keras, atol=2e-5)
+    with pytest.raises(ValueError, match="spatial transformer"):
+        stn = ModelConfig(filters=(8,) * 7, rnn_units=8, stn=True)
+        PortableCrnn(crnn.build_crnn(stn, 5), stn)
+
+
+@pytest.mark.parametrize("fmt,variant", VARIANTS, ids=lambda v: v)
+def test_each_file_reads_what_the_saved_model_reads(exported, rendered, reference, fmt, variant):
+    from crnn_ctc.portable.recognizer import PortableRecognizer
+
+    rec = PortableRecognizer.load(exported[fmt, variant], Decoder("greedy", 1))
+    texts = [p.text for p in rec.recognize(_test_data_files() + rendered, batch_size=16)]
+    same = np.mean([a == b for a, b in zip(texts, reference, strict=True)])
+    if variant in ("fp32", "fp16"):
+        assert same == 1.0, [(a, b) for a, b in zip(texts, reference, strict=True) if a != b]
+    else:
+        assert same >= QUANTIZED_AGREEMENT
+    contract = contract_lib.load_contract(exported[fmt, variant])
+    assert (contract.format, contract.variant, contract.image_size) == (fmt, variant, (32, 100))
+    assert "".join(contract.symbols) == "0123456789abcdefghijklmnopqrstuvwxyz"
+    assert contract.blank_id == 36
+    if variant == "int8":  # full integer: the pixels go in as they are
+        assert (contract.input_dtype, contract.input_quantization) == ("uint8", (1.0, 0))
+        assert os.path.getsize(exported[fmt, variant]) <= 1.5e6
+
+
+def test_beam_search_reads_what_the_saved_model_reads(exported):
+    from crnn_ctc.portable.recognizer import PortableRecognizer
+    from crnn_ctc.serve.recognizer import Recognizer
+
+    files = _test_data_files()
+    saved = Recognizer.load(os.path.join(MODEL, "1"))  # exported with beam 10
+    assert saved.decoder == Decoder("beam", 10)
+    want = saved.recognize(files)
+    got = PortableRecognizer.load(exported["onnx", "fp32"]).recognize(files)  # beam 10 default
+    assert [p.text for p in got] == [p.text for p in want]
+    np.testing.assert_allclose([p.score for p in got], [p.score for p in want], atol=1e-3)
+    # the Python Recognizer and the inference tool take the files too
+    assert Recognizer.load(exported["tflite", "fp32"]).recognize(files[:2])[0].text == want[0].text
+
+
+def test_numpy_decoders_match_tensorflow_and_the_exact_sum():
+    import itertools
+
+    import tensorflow as tf
+
+    from crnn_ctc.model import decoding
+
+    rng = np.random.default_rng(0)
+    logits = (rng.normal(0, 1, (40, 25, 6)) * 4).astype(np.float32)  # peaked, as trained models
+    probs = tf.nn.softmax(logits).numpy()
+    ids, scores = decoding.decode(tf.constant(logits), 5, 0, 1)
+    for row, (got_ids, got_score) in enumerate(p[0] for p in ctc.decode(probs, 5, Decoder(
+            "greedy", 1))):  # fmt: skip
+        assert got_ids == [int(i) for i in ids[row, 0].numpy() if i >= 0]
+        assert got_score == pytest.approx(float(scores[row, 0]), abs=1e-3)
+    ids, scores = decoding.decode(tf.constant(logits), 5, 10, 1)
+    ours = ctc.decode(probs, 5, Decoder("beam", 10))
+    agree = [ours[r][0][0] == [int(i) for i in ids[r, 0].numpy() if i >= 0] for r in range(40)]
+    assert np.mean(agree) >= 0.95
+    # a beam wide enough for every prefix is the exact CTC probability of the best labelling
+    lp = np.log(tf.nn.softmax(rng.normal(0, 2, (5, 3))).numpy().astype(np.float64))
+    exact = {}
+    for path in itertools.product(range(3), repeat=5):
+        text = tuple(k for j, k in enumerate(path) if k != 2 and (j == 0 or path[j - 1] != k))
+        exact[text] = np.logaddexp(exact.get(text, -np.inf), lp[np.arange(5), path].sum())
+    best, score = ctc.beam_search(lp, 2, beam_width=100)[0]
+    assert tuple(best) == max(exact, key=exact.get)
+    assert score == pytest.approx(max(exact.values()), abs=1e-9)
+    top = ctc.beam_search(lp, 2, beam_width=100, top_paths=3)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+
+
+def test_contract_round_trips_and_bad_contracts_are_named(exported, tmp_path):
+    path = exported["tflite", "int8"]
+    contract = contract_lib.load_contract(path)
+    assert contract_lib.Contract.from_json(contract.to_json()) == contract
+    with open(contract_lib.contract_path(path), encoding="utf-8") as f:
+        data = json.load(f)
+    assert data["input"]["shape"] == [None, 32, 100, 3] and "area" in data["input"]["resize"]
+    assert data["source"]["calibration"]["images"] == 8
+    copy = tmp_path / "other.tflite"
+    copy.write_bytes(open(path, "rb").read())
+    with pytest.raises(FileNotFoundError, match="contract"):
+        contract_lib.load_contract(str(copy))
+    (tmp_path / "other.tflite.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="describes crnn_int8.tflite"):
+        contract_lib.load_contract(str(copy))
+    (tmp_path / "other.tflite.json").write_text(json.dumps({**data, "contract_version": 9}))
+    with pytest.raises(ValueError, match="contract_version 9"):
+        contract_lib.load_contract(str(copy))
+    (tmp_path / "other.tflite.json").write_text("{")
+    with pytest.raises(ValueError, match="not JSON"):
+        contract_lib.load_contract(str(copy))
+
+
+def test_wrong_inputs_are_clear_errors(exported, monkeypatch):
+    from crnn_ctc.portable import runtime
+    from crnn_ctc.portable.recognizer import PortableRecognizer
+
+    model = runtime.PortableModel.load(exported["tflite", "int8"])
+    with pytest.raises(ValueError, match=r"\(batch, 32, 100, 3\)"):
+        model.probabilities(np.zeros((1, 32, 128, 3), np.uint8))
+    with pytest.raises(ValueError, match="dtype float32"):
+        model.probabilities(np.zeros((1, 32, 100, 3), np.float32))
+    assert model.probabilities(np.zeros((3, 32, 100, 3), np.uint8)).shape == (3, 25, 37)
+    rec = PortableRecognizer(model, Decoder("greedy", 1))
+    preds = rec.recognize([b"not an image", np.zeros((4, 4), np.float64),
+                           _test_data_files()[0]], on_error="keep")  # fmt: skip
+    assert "not an image" in preds[0].error and "dtype float64" in preds[1].error
+    assert preds[2].error is None and preds[2].text
+    with pytest.raises(ValueError, match="not a .tflite or .onnx"):
+        runtime.PortableModel.load(os.path.join(MODEL, "config.json"))
+    real = runtime.importlib.import_module
+
+    def missing(name):
+        if name in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter"):
+            raise ModuleNotFoundError(name=name)
+        return real(name)
+
+    monkeypatch.setattr(runtime.importlib, "import_module", missing)
+    with pytest.raises(ModuleNotFoundError, match=r"crnn_ctc\[litert\]"):
+        runtime.PortableModel.load(exported["tflite", "fp32"])
+
+
+def test_export_refuses_bad_settings_and_existing_files(exported):
+    from crnn_ctc.portable import export
+
+    with pytest.raises(ValueError, match="calibration_data"):
+        export.PortableConfig(MODEL, "x", "tflite", ("int8",))
+    with pytest.raises(ValueError, match="onnx variants int8"):
+        export.PortableConfig(MODEL, "x", "onnx", ("int8",))
+    with pytest.raises(ValueError, match="format"):
+        export.PortableConfig(MODEL, "x", "coreml")
+    out = os.path.dirname(exported["tflite", "fp32"])
+    with pytest.raises(FileExistsError, match="crnn_fp32.tflite"):
+        export.export_portable(export.PortableConfig(MODEL, out, "tflite", ("fp32",)))
+
+
+def test_tools_read_the_files_without_tensorflow(exported, tmp_path):
+    """A device user has ai-edge-litert or onnxruntime, not TensorFlow: the Python API and the
+    inference tool run with TensorFlow made unimportable."""
+    block = "import sys; sys.modules['tensorflow'] = None; "
+    code = block + ("import crnn_ctc; r = crnn_ctc.PortableRecognizer.load(sys.argv[1]); "
+                    "print(r.recognize([sys.argv[2]])[0].text)")
+    first = _test_data_files()[0]
+    for key in (("tflite", "int8"), ("onnx", "fp32")):
+        out = subprocess.run([sys.executable, "-c", code, exported[key], first],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == "hello"
+    tool = os.path.join(ROOT, "tools", "inference_crnn_ctc.py")
+    rows = tmp_path / "rows.jsonl"
+    code = block + (f"import runpy; sys.argv = sys.argv[:1] + sys.argv[2:]; "
+                    f"runpy.run_path({tool!r}, run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code, "x", "--model_dir",
+                          exported["tflite", "fp16"], "--image_dir", TEST_DATA, "--image_list",
+                          os.path.join(TEST_DATA, "image_list.txt"), "--output_file", str(rows)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Predict images/000_Hello.jpg image as: hello" in out.stdout
+    assert len(rows.read_text().splitlines()) == 30
+
+
+def test_export_tool_writes_tflite_and_refuses_bad_flags(tmp_path):
+    out = run_tool("export_crnn_ctc.py", "--model_dir", MODEL, "--export_dir", str(tmp_path),
+                   "--format", "tflite", "--variants", "dynamic")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert os.path.isfile(tmp_path / "crnn_dynamic.tflite")
+    assert os.path.isfile(tmp_path / "crnn_dynamic.tflite.json")
+    bad = run_tool("export_crnn_ctc.py", "--model_dir", MODEL, "--export_dir", str(tmp_path),
+                   "--format", "tflite", "--variants", "int8")
+    assert bad.returncode != 0 and "calibration_data" in bad.stderr
