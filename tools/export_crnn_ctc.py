@@ -1,4 +1,4 @@
-"""Export a trained CRNN as a versioned SavedModel for TF Serving.
+"""Export a trained CRNN: a versioned SavedModel for TF Serving, or LiteRT (TFLite) and ONNX files.
 
 Run with --help for the flags. The code: crnn_ctc/cli/export.py, installed with the
 toolkit (pip install -r requirements.txt -e .), also as the console command

@@ -9,7 +9,7 @@ installed with the package (pyproject.toml [project.scripts]):
   crnn-ctc-fetch-backgrounds   fetch_backgrounds.py   photos and textures for it
   crnn-ctc-train               train.py               train / resume / fine-tune
   crnn-ctc-eval                eval.py                word accuracy / CER, contact sheet
-  crnn-ctc-export              export.py              SavedModel for TF Serving
+  crnn-ctc-export              export.py              SavedModel for TF Serving, LiteRT, ONNX
   crnn-ctc-inference           inference.py           read a folder of images
   crnn-ctc-serving-client      serving_client.py      query TF Serving (REST / gRPC)
   crnn-ctc-demo                demo.py                the main job, end to end

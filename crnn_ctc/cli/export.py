@@ -1,4 +1,4 @@
-"""Export a trained CRNN as a versioned SavedModel for TF Serving.
+"""Export a trained CRNN: a versioned SavedModel for TF Serving, or LiteRT (TFLite) and ONNX files.
 
     python tools/export_crnn_ctc.py --model_dir runs/small --export_dir exported/crnn
     # -> exported/crnn/1/ (the next version each run); serve with

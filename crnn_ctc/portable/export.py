@@ -174,7 +174,7 @@ def export_portable(cfg: PortableConfig) -> list[str]:
     net = PortableCrnn(model, model_cfg)
     size = (model_cfg.image_height, model_cfg.image_width)
     calibration = None
-    source = {"checkpoint": checkpoint, **folder.read_config(cfg.model_dir)}
+    source = {"checkpoint": checkpoint, "config": folder.read_config(cfg.model_dir)["config"]}
     if "int8" in cfg.variants:
         calibration = calibration_images(cfg.calibration_data, cfg.calibration_list,
                                          cfg.calibration_images, size, cfg.seed)
