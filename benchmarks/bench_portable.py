@@ -18,7 +18,8 @@ shipped beam-10 one):
   speed     pixels in, text out: pre-resized uint8 images through the model and the greedy
             decoder (NumPy for the portable files, in-graph for the SavedModel's
             predict_images), batch 1 (ms per crop, median and p90 of --calls calls) and
-            batch 64 (crops/s, median of --repeats calls), with --threads threads
+            batch 64 (crops/s, median of --repeats calls), with --threads threads; one
+            untimed call at each batch size first (LiteRT resizes its input for a new size)
 The runs alternate between formats in rounds, so the load of a shared machine falls on all of
 them alike. Prints JSON and writes benchmarks/results/portable.json.
 """
@@ -83,7 +84,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0, help="0 = every core")
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args()
 
     import numpy as np  # noqa: PLC0415
@@ -92,13 +93,13 @@ def main() -> None:
     from crnn_ctc.data import image_np  # noqa: PLC0415
     from crnn_ctc.evaluate.evaluation import read_image_list  # noqa: PLC0415
     from crnn_ctc.model.decoder import Decoder  # noqa: PLC0415
-    from crnn_ctc.portable import ctc  # noqa: PLC0415
+    from crnn_ctc.portable import ctc, runtime  # noqa: PLC0415
     from crnn_ctc.portable import export as portable  # noqa: PLC0415
     from crnn_ctc.portable.recognizer import PortableRecognizer  # noqa: PLC0415
     from crnn_ctc.serve import export as saved_export  # noqa: PLC0415
     from crnn_ctc.serve.recognizer import Recognizer  # noqa: PLC0415
 
-    threads = args.threads or len(os.sched_getaffinity(0))
+    threads = args.threads or runtime.cores()
     entries, problems = read_image_list(args.val_dir or os.path.dirname(args.val_anno),
                                         args.val_anno)
     paths, labels = [e[0] for e in entries], [e[1] for e in entries]
@@ -157,12 +158,14 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, run in runners.items():
             ms = []
+            run(images[:1])  # LiteRT resizes its input when the batch size changes: not timed
             for i in range(args.calls // args.rounds):
                 x = images[i % 64:i % 64 + 1]
                 start = time.perf_counter()
                 run(x)
                 ms.append(1000 * (time.perf_counter() - start))
             timing[name]["batch1_ms"] += ms
+            run(images)
             for _ in range(max(1, args.repeats // args.rounds)):
                 start = time.perf_counter()
                 run(images)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 
 
-def require(module: str, extra: str, feature: str):
-    """``module`` imported, or ModuleNotFoundError saying how to install extra ``extra``."""
+def require(module: str, extra: str, feature: str, checkout: str = "requirements.txt"):
+    """``module`` imported, or ModuleNotFoundError saying how to install extra ``extra``
+    (``checkout``: the requirements file of a checkout that has it)."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
         raise ModuleNotFoundError(
             f"{feature} needs {err.name}: pip install 'crnn_ctc[{extra}]' (in a checkout: "
-            "pip install -r requirements.txt)", name=err.name
+            f"pip install -r {checkout})", name=err.name
         ) from err

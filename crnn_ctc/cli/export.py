@@ -58,6 +58,19 @@ flags.mark_flags_as_required(["model_dir", "export_dir"])
 FLAGS = flags.FLAGS
 
 
+SAVEDMODEL_ONLY = ("version", "decoder", "beam_width", "top_paths", "max_pixels", "hard_errors",
+                   "with_weights", "precision", "warmup_batch_sizes")
+PORTABLE_ONLY = ("variants", "calibration_data", "calibration_list", "calibration_images")
+
+
+def _check_flags() -> None:
+    """A flag of the other kind of export would be ignored: refuse it instead."""
+    other = PORTABLE_ONLY if FLAGS.format == "savedmodel" else SAVEDMODEL_ONLY
+    given = [f"--{name}" for name in other if FLAGS[name].present]
+    if given:
+        raise app.UsageError(f"{', '.join(given)} do not apply to --format {FLAGS.format}")
+
+
 def _export_portable() -> int:
     from crnn_ctc.portable import export as portable  # noqa: PLC0415 (TensorFlow after flags)
 
@@ -83,6 +96,7 @@ def _export_portable() -> int:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    _check_flags()
     if FLAGS.format != "savedmodel":
         return _export_portable()
     from crnn_ctc.serve import export, graph  # noqa: PLC0415 (TensorFlow loads after flag parsing)

@@ -9,7 +9,8 @@
 training folder (config.json + checkpoints; --checkpoint picks best or latest), or a LiteRT
 (.tflite) or ONNX (.onnx) file from export_crnn_ctc.py --format: those run without TensorFlow
 (ai-edge-litert or onnxruntime), decoded by --beam_width / --top_paths. Images may have
-any size and format TensorFlow decodes (JPEG, PNG, GIF, BMP); unreadable ones are reported with
+any size and be JPEG, PNG, GIF or BMP (decoded by TensorFlow, or by OpenCV/Pillow for a
+.tflite/.onnx model); unreadable ones are reported with
 the reason and skipped. Prints "Predict <name> image as: <text>" per image; --output_file writes
 image, text, score rows as .jsonl or .csv.
 """

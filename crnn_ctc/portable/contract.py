@@ -64,6 +64,8 @@ class Contract:
             "contract_version": CONTRACT_VERSION,
             "format": self.format, "variant": self.variant, "model_file": self.model_file,
             "input": {"name": self.input_name, "shape": [None, h, w, 3], "layout": "NHWC RGB",
+                      "batch": "any; a .tflite file is saved with batch 1: resize its input "
+                               "(resize_tensor_input, then allocate_tensors) for others",
                       "dtype": self.input_dtype, "values": "pixels 0-255",
                       "quantization": list(self.input_quantization), "resize": RESIZE_RULE},
             "output": {"name": self.output_name, "shape": [None, self.time_steps,

@@ -77,6 +77,6 @@ def decode(probs: np.ndarray, blank_id: int, decoder: Decoder) -> list[list[tupl
     if probs.ndim != 3:
         raise ValueError(f"probabilities of shape {probs.shape}: expected (batch, steps, classes)")
     logp = log_probs(probs)
-    if decoder.width == 0:
+    if decoder.width <= 1 and decoder.top_paths == 1:  # as model/decoding.decode
         return [[greedy(row, blank_id)] for row in logp]
     return [beam_search(row, blank_id, decoder.beam_width, decoder.top_paths) for row in logp]

@@ -76,6 +76,8 @@ def calibration_images(source: str, image_list: str, count: int, size: tuple[int
     split or from an image folder, picked at random (``seed``) and resized by the model's
     rule."""
     h, w = size
+    if not os.path.isdir(source):
+        raise FileNotFoundError(f"--calibration_data {source} is not a folder")
     shards = sorted(glob.glob(os.path.join(source, "train-*-of-*.tfrecord")))
     rng = np.random.default_rng(seed)
     if shards:
@@ -98,8 +100,10 @@ def calibration_images(source: str, image_list: str, count: int, size: tuple[int
         for problem in problems:
             logging.warning("calibration: skipped %s", problem)
     if not images:
-        raise ValueError(f"no calibration images in {source} (train-*.tfrecord shards or "
-                         "image files)")
+        raise ValueError(f"no calibration images in {source}: it holds no train-*.tfrecord "
+                         "shards and no image files directly in it (images in subfolders, as "
+                         "generate_synthetic.py writes them: give --calibration_list "
+                         "<folder>/image_list.txt)")
     return np.stack(images)
 
 
@@ -111,14 +115,15 @@ def _tflite(net: PortableCrnn, variant: str, calibration: np.ndarray | None) -> 
     if variant == "fp16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
-        # The input's range comes from the calibration pixels: a first image stretched to 0-255
-        # makes it the full pixel range (scale 1, zero point 0), so a brighter or darker image
-        # than the calibration set's is not clipped.
-        first = calibration[0].astype(np.float32)
-        stretched = (first - first.min()) * (255.0 / max(float(np.ptp(first)), 1.0))
+        # The input's range comes from the calibration pixels: a first image ramping from 0 to
+        # 255 makes it the full pixel range (scale 1, zero point 0), so an image brighter or
+        # darker than the calibration set's is not clipped.
+        h, w = calibration.shape[1:3]
+        ramp = np.broadcast_to(np.round(np.linspace(0, 255, w, dtype=np.float32))[None, :, None],
+                               (h, w, 3))
 
         def representative():
-            yield [np.round(stretched)[None]]
+            yield [ramp[None].astype(np.float32)]
             for image in calibration:
                 yield [image[None].astype(np.float32)]
 
@@ -130,7 +135,7 @@ def _tflite(net: PortableCrnn, variant: str, calibration: np.ndarray | None) -> 
 
 
 def _onnx(net: PortableCrnn) -> bytes:
-    tf2onnx = extras.require("tf2onnx", "export-onnx", "the ONNX export")
+    tf2onnx = extras.require("tf2onnx", "export-onnx", "the ONNX export", "requirements-dev.txt")
     spec = net.input_spec()
     fn = tf.function(net, input_signature=[spec])
     proto, _ = tf2onnx.convert.from_function(fn, input_signature=[spec], opset=OPSET)
@@ -169,7 +174,7 @@ def export_portable(cfg: PortableConfig) -> list[str]:
             if os.path.exists(p):
                 raise FileExistsError(f"{p} exists: choose another --export_dir or remove it")
     if cfg.format == "onnx":  # before the slow part
-        extras.require("tf2onnx", "export-onnx", "the ONNX export")
+        extras.require("tf2onnx", "export-onnx", "the ONNX export", "requirements-dev.txt")
     model, model_cfg, charset, checkpoint = trained.load_model(cfg.model_dir, cfg.checkpoint)
     net = PortableCrnn(model, model_cfg)
     size = (model_cfg.image_height, model_cfg.image_width)

@@ -17,6 +17,7 @@ Keras model's softmax.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -34,8 +35,11 @@ class _Direction(tf.Module):
         self.kind = "lstm" if hasattr(cell, "unit_forget_bias") else "gru"
         if self.kind == "lstm":
             _check_keras_lstm(layer)
-        elif not (cell.reset_after and cell.use_bias):
-            raise ValueError(f"{layer.name}: only GRUs with reset_after=True and a bias export")
+        elif not (cell.reset_after and cell.use_bias
+                  and cell.activation is keras.activations.tanh
+                  and cell.recurrent_activation is keras.activations.sigmoid):
+            raise ValueError(f"{layer.name}: only tanh/sigmoid GRUs with reset_after=True and a "
+                             "bias export")
         self.units, self.reverse = cell.units, reverse
         # NumPy arrays: each becomes a constant of the traced graph (a captured tensor would
         # be an input of the ONNX file)

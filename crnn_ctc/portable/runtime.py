@@ -4,11 +4,12 @@ per-step class probabilities out.
     model = PortableModel.load("exported/crnn_int8.tflite")   # its contract beside it
     probs = model.probabilities(images)     # (B, H, W, 3) uint8 RGB -> (B, T, C) float32
 
-LiteRT runs through ``ai-edge-litert`` (pip install 'crnn_ctc[litert]'; the older
+LiteRT runs through ``ai-edge-litert`` (pip install ai-edge-litert; the older
 ``tflite-runtime`` also works), with its default XNNPACK CPU delegate; ONNX through
-``onnxruntime`` (pip install 'crnn_ctc[onnx]') on its CPU provider. Both use every core the
+``onnxruntime`` on its CPU provider. Both use every core the
 process may run on unless ``num_threads`` says otherwise. Quantized inputs and outputs (int8
-files) are converted with the scale and zero point the model file states.
+files) are converted with the scale and zero point the model file states; a file whose tensors
+differ from its contract is refused.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ def _runtime(fmt: str):
     for name in modules:
         try:
             return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise ModuleNotFoundError(f"reading a .{fmt} model needs {package}: pip install "
-                              f"'crnn_ctc[{extra}]' (or pip install {package})", name=modules[0])
+        except ModuleNotFoundError as err:
+            if err.name is None or not name.startswith(err.name):
+                raise  # the runtime is there but something it needs is not: say that
+    raise ModuleNotFoundError(f"reading a .{fmt} model needs {package}: pip install {package} "
+                              f"(beside TensorFlow also: pip install 'crnn_ctc[{extra}]')",
+                              name=modules[0])
 
 
 def litert_interpreter():
@@ -43,8 +46,23 @@ def litert_interpreter():
     return _runtime("tflite").Interpreter
 
 
+def cores() -> int:
+    """The cores this process may run on (Linux), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _threads(num_threads: int | None) -> int:
-    return num_threads or len(os.sched_getaffinity(0))
+    return num_threads or cores()
+
+
+_ONNX = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}
+
+
+def _quantization(detail: dict) -> tuple[float, int]:
+    scale, zero = detail["quantization"]
+    return float(scale), int(zero)
 
 
 class _LiteRt:
@@ -55,10 +73,14 @@ class _LiteRt:
         self._batch = int(self._in["shape"][0])
         self._it.allocate_tensors()
 
-    def describe(self) -> tuple[tuple, str, tuple, str]:
-        """(input shape without the batch, input dtype, quantization, output dtype)."""
-        return (tuple(int(d) for d in self._in["shape"][1:]), np.dtype(self._in["dtype"]).name,
-                tuple(self._in["quantization"]), np.dtype(self._out["dtype"]).name)
+    def describe(self) -> dict:
+        """What the file says of its input and output (shapes without the batch)."""
+        return {"input_shape": tuple(int(d) for d in self._in["shape"][1:]),
+                "input_dtype": np.dtype(self._in["dtype"]).name,
+                "input_quantization": _quantization(self._in),
+                "output_shape": tuple(int(d) for d in self._out["shape"][1:]),
+                "output_dtype": np.dtype(self._out["dtype"]).name,
+                "output_quantization": _quantization(self._out)}
 
     def run(self, x: np.ndarray) -> np.ndarray:
         if x.shape[0] != self._batch:  # the file holds batch 1; other sizes are one resize away
@@ -78,12 +100,12 @@ class _Onnx:
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self._in = self._session.get_inputs()[0]
 
-    def describe(self) -> tuple[tuple, str, tuple, str]:
-        dtype = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}.get(self._in.type,
-                                                                            self._in.type)
-        out = self._session.get_outputs()[0].type
-        return (tuple(self._in.shape[1:]), dtype, (0.0, 0),
-                {"tensor(float)": "float32"}.get(out, out))
+    def describe(self) -> dict:
+        out = self._session.get_outputs()[0]
+        return {"input_shape": tuple(self._in.shape[1:]),
+                "input_dtype": _ONNX.get(self._in.type, self._in.type),
+                "input_quantization": (0.0, 0), "output_shape": tuple(out.shape[1:]),
+                "output_dtype": _ONNX.get(out.type, out.type), "output_quantization": (0.0, 0)}
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._in.name: x})[0]
@@ -96,12 +118,19 @@ class PortableModel:
         self.path, self.contract = path, contract
         backend = {"tflite": _LiteRt, "onnx": _Onnx}[model_format(path)]
         self._backend = backend(path, num_threads)
-        shape, dtype, _, _ = self._backend.describe()
+        # the file's own tensors decide; a contract that says otherwise belongs to another file
+        self.io = self._backend.describe()
         h, w = contract.image_size
-        if tuple(shape) != (h, w, 3) or dtype != contract.input_dtype:
-            raise ValueError(f"{path} takes {dtype} {list(shape)} images but its contract says "
-                             f"{contract.input_dtype} {[h, w, 3]}: the files do not belong "
-                             "together (export them again)")
+        expected = {"input_shape": (h, w, 3), "input_dtype": contract.input_dtype,
+                    "input_quantization": tuple(contract.input_quantization),
+                    "output_shape": (contract.time_steps, contract.num_classes),
+                    "output_dtype": contract.output_dtype,
+                    "output_quantization": tuple(contract.output_quantization)}
+        wrong = [f"{k} {self.io[k]} (contract: {v})" for k, v in expected.items()
+                 if (self.io[k] if isinstance(v, str) else tuple(self.io[k])) != v]
+        if wrong:
+            raise ValueError(f"{path} and its contract do not belong together: the file has "
+                             + "; ".join(wrong) + " (export them again)")
 
     @classmethod
     def load(cls, path: str, num_threads: int | None = None) -> PortableModel:
@@ -121,15 +150,15 @@ class PortableModel:
         if images.ndim != 4 or images.shape[1:] != (h, w, 3) or images.shape[0] < 1:
             raise ValueError(f"images of shape {images.shape}: this model takes (batch, {h}, "
                              f"{w}, 3) RGB, resized by the contract's rule (image_np.resize)")
-        c = self.contract
-        if c.input_dtype == "float32":
+        dtype = self.io["input_dtype"]
+        if dtype == "float32":
             x = images.astype(np.float32)
         else:
-            scale, zero = c.input_quantization
-            info = np.iinfo(c.input_dtype)
-            x = np.clip(np.round(images / scale) + zero, info.min, info.max).astype(c.input_dtype)
+            scale, zero = self.io["input_quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(images / scale) + zero, info.min, info.max).astype(dtype)
         out = self._backend.run(np.ascontiguousarray(x))
-        scale, zero = c.output_quantization
+        scale, zero = self.io["output_quantization"]
         if scale:
             return ((out.astype(np.float32) - zero) * scale).astype(np.float32)
         return out.astype(np.float32, copy=False)

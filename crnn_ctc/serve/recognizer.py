@@ -58,7 +58,9 @@ class Recognizer(BaseRecognizer):
         shipped English model. ``decoder`` applies to checkpoints (default beam 10); a SavedModel
         decodes as it was exported, and asking it for another decoder is an error rather than a
         silent change."""
-        if model_dir and model_format(model_dir):  # .tflite / .onnx: crnn_ctc.portable
+        # A .tflite / .onnx file: a crnn_ctc.portable.PortableRecognizer (the same methods;
+        # ``checkpoint`` does not apply). Without TensorFlow, load it from crnn_ctc.portable.
+        if model_dir and model_format(model_dir):
             from crnn_ctc.portable.recognizer import PortableRecognizer  # noqa: PLC0415
 
             return PortableRecognizer.load(model_dir, decoder)

@@ -2,6 +2,7 @@
 what the SavedModel reads, the contract round-trips, bad inputs are clear errors, and reading
 needs no TensorFlow."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -89,12 +90,16 @@ def test_graph_equals_the_keras_model_for_lstm_and_gru():
     for rnn in ("lstm", "gru"):
         cfg = ModelConfig(filters=(8, 8, 16, 16, 16, 16, 16), rnn=rnn, rnn_units=12)
         model = crnn.build_crnn(cfg, 11)
-        for w in model.weights:  # non-trivial batch-norm statistics, so folding is exercised
-            w.assign(np.random.default_rng(len(w.name)).uniform(0.5, 1.5, w.shape) * 0.3)
+        for k, w in enumerate(model.weights):  # zero-mean weights (the gates are not
+            # saturated, so a wrong gate order or direction shows), positive variances
+            rng = np.random.default_rng(k)
+            positive = "variance" in w.path or "gamma" in w.path
+            w.assign(rng.uniform(0.5, 1.5, w.shape) if positive else rng.normal(0, 0.4, w.shape))
         keras = tf.nn.softmax(model(x * (2 / 255) - 1, training=False)).numpy()
         ours = PortableCrnn(model, cfg)(tf.constant(x)).numpy()
         assert ours.shape == (3, 25, 11)
-        np.testing.assert_allclose(ours, keras, atol=2e-5)
+        assert keras.max() > 0.3  # not near-uniform: the comparison has something to see
+        np.testing.assert_allclose(ours, keras, atol=1e-5)
     with pytest.raises(ValueError, match="spatial transformer"):
         stn = ModelConfig(filters=(8,) * 7, rnn_units=8, stn=True)
         PortableCrnn(crnn.build_crnn(stn, 5), stn)
@@ -117,7 +122,9 @@ def test_each_file_reads_what_the_saved_model_reads(exported, rendered, referenc
     assert contract.blank_id == 36
     if variant == "int8":  # full integer: the pixels go in as they are
         assert (contract.input_dtype, contract.input_quantization) == ("uint8", (1.0, 0))
-        assert os.path.getsize(exported[fmt, variant]) <= 1.5e6
+        # int8 weights: about a third of the fp32 file (the 1.5 MB target is BENCHMARKS.md's)
+        assert os.path.getsize(exported[fmt, variant]) < 0.4 * os.path.getsize(
+            exported["tflite", "fp32"])
 
 
 def test_beam_search_reads_what_the_saved_model_reads(exported):
@@ -164,7 +171,12 @@ def test_numpy_decoders_match_tensorflow_and_the_exact_sum():
     assert tuple(best) == max(exact, key=exact.get)
     assert score == pytest.approx(max(exact.values()), abs=1e-9)
     top = ctc.beam_search(lp, 2, beam_width=100, top_paths=3)
-    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+    want = sorted(exact.items(), key=lambda kv: -kv[1])[:3]
+    assert [tuple(ids) for ids, _ in top] == [text for text, _ in want]
+    np.testing.assert_allclose([s for _, s in top], [s for _, s in want], atol=1e-9)
+    # a beam of 1 is greedy decoding, as in model/decoding.py
+    one = ctc.decode(probs[:3], 5, Decoder("beam", 1))
+    assert one == ctc.decode(probs[:3], 5, Decoder("greedy", 1))
 
 
 def test_contract_round_trips_and_bad_contracts_are_named(exported, tmp_path):
@@ -207,6 +219,11 @@ def test_wrong_inputs_are_clear_errors(exported, monkeypatch):
     assert preds[2].error is None and preds[2].text
     with pytest.raises(ValueError, match="not a .tflite or .onnx"):
         runtime.PortableModel.load(os.path.join(MODEL, "config.json"))
+    # a contract that is not the file's own (here: another quantization) is refused
+    stale = contract_lib.load_contract(exported["tflite", "int8"])
+    stale = dataclasses.replace(stale, input_quantization=(0.5, 3))
+    with pytest.raises(ValueError, match="do not belong together: .*input_quantization"):
+        runtime.PortableModel(exported["tflite", "int8"], stale)
     real = runtime.importlib.import_module
 
     def missing(name):
@@ -267,3 +284,10 @@ def test_export_tool_writes_tflite_and_refuses_bad_flags(tmp_path):
     bad = run_tool("export_crnn_ctc.py", "--model_dir", MODEL, "--export_dir", str(tmp_path),
                    "--format", "tflite", "--variants", "int8")
     assert bad.returncode != 0 and "calibration_data" in bad.stderr
+    # a flag of the other kind of export would be ignored: refused instead
+    bad = run_tool("export_crnn_ctc.py", "--model_dir", MODEL, "--export_dir", str(tmp_path),
+                   "--format", "onnx", "--decoder", "greedy")
+    assert bad.returncode != 0 and "--decoder do not apply to --format onnx" in bad.stderr
+    bad = run_tool("export_crnn_ctc.py", "--model_dir", MODEL, "--export_dir", str(tmp_path),
+                   "--variants", "int8")
+    assert bad.returncode != 0 and "--variants do not apply to --format savedmodel" in bad.stderr
