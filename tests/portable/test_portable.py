@@ -98,7 +98,7 @@ def test_graph_equals_the_keras_model_for_lstm_and_gru():
         keras = tf.nn.softmax(model(x * (2 / 255) - 1, training=False)).numpy()
         ours = PortableCrnn(model, cfg)(tf.constant(x)).numpy()
         assert ours.shape == (3, 25, 11)
-        assert keras.max() > 0.3  # not near-uniform: the comparison has something to see
+        assert keras.max() > 0.2  # twice uniform (1/11): the comparison has something to see
         np.testing.assert_allclose(ours, keras, atol=1e-5)
     with pytest.raises(ValueError, match="spatial transformer"):
         stn = ModelConfig(filters=(8,) * 7, rnn_units=8, stn=True)
