@@ -46,23 +46,30 @@ class _Direction(tf.Module):
         self.w, self.u = cell.kernel.numpy(), cell.recurrent_kernel.numpy()
         bias = cell.bias.numpy()  # GRU (reset_after): (2, 3H), the input's and the recurrent's
         self.b, self.rb = (bias, None) if self.kind == "lstm" else (bias[0], bias[1])
+        if self.kind == "lstm":  # Keras' gate order i, f, c, o -> i, f, o, c: one sigmoid
+            h = self.units  # takes the first three gates at once, one tanh the last
+            order = np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
+            self.w, self.u, self.b = self.w[:, order], self.u[:, order], self.b[order]
 
     def __call__(self, x):
         """x (B, T, I) with T known -> h (B, T, H)."""
         steps = x.shape[1]
-        projected = tf.matmul(x, self.w) + self.b  # (B, T, 4H) or (B, T, 3H)
-        h = tf.zeros_like(projected[:, 0, :self.units])
-        c = h
+        # (B, T, 4H) or (B, T, 3H), cut into steps by one op
+        projected = tf.unstack(tf.matmul(x, self.w) + self.b, steps, axis=1)
+        h = c = None  # the zero state: step one needs no h @ U and no f * c
         order = range(steps - 1, -1, -1) if self.reverse else range(steps)
         out = [None] * steps
         for t in order:
-            z = projected[:, t]
-            if self.kind == "lstm":  # Keras gate order i, f, c, o
-                gates = z + tf.matmul(h, self.u)
-                i, f, g, o = tf.split(gates, 4, axis=-1)
-                c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-                h = tf.sigmoid(o) * tf.tanh(c)
+            z = projected[t]
+            if self.kind == "lstm":  # gates i, f, o (one sigmoid), c (tanh): see __init__
+                gates = z if h is None else z + tf.matmul(h, self.u)
+                ifo, g = tf.split(gates, [3 * self.units, self.units], axis=-1)
+                i, f, o = tf.split(tf.sigmoid(ifo), 3, axis=-1)
+                c = i * tf.tanh(g) if c is None else f * c + i * tf.tanh(g)
+                h = o * tf.tanh(c)
             else:  # Keras gate order z, r, h; the reset gate scales the recurrent projection
+                if h is None:
+                    h = tf.zeros_like(z[:, :self.units])
                 rec = tf.matmul(h, self.u) + self.rb
                 xz, xr, xh = tf.split(z, 3, axis=-1)
                 rz, rr, rh = tf.split(rec, 3, axis=-1)
