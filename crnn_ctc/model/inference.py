@@ -41,6 +41,18 @@ def _folded(model, name: str) -> tuple[np.ndarray, np.ndarray]:
     return kernel * scale, beta - mean * scale
 
 
+def folded_cnn(x, convs):
+    """The 7 convolutions with batch norm folded in (``convs``: (kernel, bias) pairs, variables
+    or arrays), ReLU and the pools: (B, H, W, 3) -> (B, 1, W // 4, C)."""
+    for i, (kernel, bias) in enumerate(convs[:6]):
+        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+        if i in POOLS:
+            x = tf.nn.max_pool2d(x, POOLS[i], POOLS[i], "VALID")
+    x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # crnn.py's conv7_pad
+    kernel, bias = convs[6]
+    return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
+
+
 class _FusedLstm(tf.Module):
     """One direction of a trained keras LSTM as BlockLSTMV2: x (T, B, I) -> h (T, B, H)."""
 
@@ -117,14 +129,7 @@ class InferenceCrnn(tf.Module):
     def cnn(self, images):
         """(B, H, W, 3) -> the CNN's features (B, T, C) float32 (STN included)."""
         x = self.stn(images) if self.stn is not None else images
-        x = tf.cast(x, self.cnn_dtype)
-        for i, (kernel, bias) in enumerate(self.convs[:6]):
-            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
-            if i in POOLS:
-                x = tf.nn.max_pool2d(x, POOLS[i], POOLS[i], "VALID")
-        x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # model.py's conv7_pad
-        kernel, bias = self.convs[6]
-        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))  # (B, 1, T, C)
+        x = folded_cnn(tf.cast(x, self.cnn_dtype), self.convs)  # (B, 1, T, C)
         return tf.cast(x[:, 0], tf.float32)  # (B, T, C)
 
     def sequence(self, x):

@@ -22,8 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from crnn_ctc.model.config import ModelConfig
-from crnn_ctc.model.crnn import POOLS
-from crnn_ctc.model.inference import _check_keras_lstm, _folded
+from crnn_ctc.model.inference import _check_keras_lstm, _folded, folded_cnn
 
 
 class _Direction(tf.Module):
@@ -106,13 +105,7 @@ class PortableCrnn(tf.Module):
 
     def __call__(self, pixels):
         x = pixels * np.float32(2.0 / 255.0) - 1.0  # image_tf.to_model_input's scaling
-        for i, (kernel, bias) in enumerate(self.convs[:6]):
-            x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
-            if i in POOLS:
-                x = tf.nn.max_pool2d(x, POOLS[i], POOLS[i], "VALID")
-        x = tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 0]])  # crnn.py's conv7_pad
-        kernel, bias = self.convs[6]
-        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
+        x = folded_cnn(x, self.convs)
         x = tf.reshape(x, [-1, self.cfg.time_steps, self.cfg.filters[6]])  # (B, T, C)
         for forward, backward in self.rnns:
             x = tf.concat([forward(x), backward(x)], axis=-1)
