@@ -20,6 +20,7 @@ Default pool (every file is installed by requirements.txt, licences free to redi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import json
@@ -31,6 +32,14 @@ from PIL import ImageFont
 
 from crnn_ctc import extras
 from crnn_ctc.synth import font_checks
+
+
+@functools.lru_cache(maxsize=256)
+def sized(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font file at ``size`` pixels, loaded once per (path, size) in a process (the
+    renderer draws every word and its neighbouring and distractor text with these)."""
+    return ImageFont.truetype(path, size)
+
 
 FONT_EXTENSIONS = (".ttf", ".otf")
 # pip package -> folder (inside it) holding its fonts

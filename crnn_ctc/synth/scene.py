@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
+
+from crnn_ctc.synth import fonts
 
 # Narrow glyphs are left out of neighbours: a sliver of an "l" is a whole "l".
 NARROW = set("iIjlft1r|!.,:;'")
@@ -33,16 +35,20 @@ def random_chars(symbols: str, rng: np.random.Generator, lo: int, hi: int) -> st
 
 def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbols: str,
                rng: np.random.Generator, lines: bool, tracking: float = 0.0) -> np.ndarray:
+    """neighbour_image as a float32 (H, W) alpha layer in [0, 1]."""
+    return np.asarray(neighbour_image(shape, font, box, symbols, rng, lines, tracking),
+                      np.float32) / 255.0
+
+
+def neighbour_image(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbols: str,
+                    rng: np.random.Generator, lines: bool, tracking: float = 0.0) -> Image.Image:
     """An alpha layer (same canvas as the word, ``box`` its text box) holding 1-3 characters
     at least a space (plus the word's own ``tracking``) left and right of the word and, if
-    ``lines``, parts of a text line above or below; zeros where nothing was drawn. The crop
-    (render.render) shows at most a sliver of them: see sliver_pad."""
+    ``lines``, parts of a text line above or below, as an "L" image; zeros where nothing was
+    drawn. The crop (render.render) shows at most a sliver of them: see sliver_pad."""
     h, w = shape
     x0, y0, x1, y1 = box
-    canvas = np.zeros((h, w), np.uint8)
-    from PIL import Image  # noqa: PLC0415
-
-    image = Image.fromarray(canvas)
+    image = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(image)
     space = max(font.getlength(" "), 0.2 * font.size) + max(tracking, 0.0)
     if rng.random() < 0.8:
@@ -60,7 +66,7 @@ def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbol
                 y = y0 + sign * line_h * rng.uniform(0.9, 1.3)
                 x = x0 - font.getlength(text) * rng.uniform(0.0, 0.5)
                 draw.text((x, y), text, font=font, fill=255)
-    return np.asarray(image, np.float32) / 255.0
+    return image
 
 
 def sliver_pad(outside: np.ndarray, start: int, step: int, most: float) -> int | None:
@@ -105,13 +111,11 @@ def edges(image: np.ndarray, rng: np.random.Generator, colour,
 def distractor(image: np.ndarray, font: ImageFont.FreeTypeFont, symbols: str,
                rng: np.random.Generator) -> np.ndarray:
     """Faint text of another size and colour (and sometimes a stroke) behind the word."""
-    from PIL import Image  # noqa: PLC0415
-
     h, w = image.shape[:2]
     layer = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(layer)
     size = max(6, int(font.size * rng.uniform(0.4, 1.6)))
-    small = font.font_variant(size=size)
+    small = fonts.sized(font.path, size)
     text = random_chars(symbols, rng, 3, 12)
     draw.text((rng.uniform(-0.5, 0.5) * w, rng.uniform(-0.6, 0.6) * h), text, font=small,
               fill=255)

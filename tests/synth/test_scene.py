@@ -195,8 +195,9 @@ def test_a_turned_word_gets_no_neighbours(font, monkeypatch):
     """The sliver limit works on the word's upright box: in its empty corners a neighbour's
     whole letters would show, so neighbours are drawn only beside level words."""
     calls = []
-    real = scene.neighbours
-    monkeypatch.setattr(scene, "neighbours", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = scene.neighbour_image
+    monkeypatch.setattr(scene, "neighbour_image",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     flat = {e: 0.0 for e in EFFECTS} | {"min_visible": 0, "neighbour_prob": 1, "lines_prob": 1}
     for tilt, want in ((0.0, 10), (1.0, 0)):
         calls.clear()
