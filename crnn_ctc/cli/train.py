@@ -6,6 +6,8 @@ Running the same command again resumes from the latest checkpoint in --model_dir
 explicitly override the preset. Fine-tune the shipped English model on your own records:
     python tools/train_crnn_ctc.py --data_dir tfrecords/ --model_dir runs/mine \
         --init_from models/crnn_en --learning_rate 5e-4 --max_train_steps 3000 --preset small
+Mix real crops with synthetic words, a quarter of every batch real:
+    python tools/train_crnn_ctc.py --data_dir real_tf/,synth_tf/ --batch_ratio 1,3 ...
 Watch it with: tensorboard --logdir runs/
 Several GPUs: MirroredStrategy (automatic). Several machines: set TF_CONFIG on each.
 """
@@ -43,9 +45,14 @@ HELP = {
                        "else off) | bf16 | fp16 | off",
     "jit_compile": "compile the train step with XLA",
     "seed": "seed of the initial weights, dropout, augmentation and data order",
+    "batch_ratio": "with several --data_dir folders: each one's share of every batch, e.g. "
+                   "0.5,0.5 (default: equal shares)",
 }
 
-flags.DEFINE_string("data_dir", None, "folder with {train,validation}-*.tfrecord and charset.txt")
+flags.DEFINE_string("data_dir", None, "folder with {train,validation}-*.tfrecord and charset.txt; "
+                    "several, comma-separated, to mix their train records in every batch "
+                    "(--batch_ratio; the first folder's validation split picks the best "
+                    "checkpoint)")
 flags.DEFINE_string("model_dir", None, "where checkpoints, TensorBoard logs and config.json go")
 flags.DEFINE_enum("preset", "paper", list(presets.PRESETS), "model/training preset")
 _DEFAULTS = config.Config()

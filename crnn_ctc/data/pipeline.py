@@ -6,10 +6,11 @@
         ...           #  "label_length": (B,), "text": (B,) string, "path": (B,) string}
 
 Training: shard files shuffled, interleaved reads, shuffle buffer, repeat, parallel parse/decode
-(+ augmentation when asked), fixed-shape batches, prefetch. Evaluation: files in order, one pass,
-no augmentation, the last partial batch kept. Labels are padded (and, when longer than the
-model's T steps, cut) to T ids; ``label_length`` keeps the true length, so the loss can tell an
-infeasible label from a feasible one.
+(+ augmentation when asked, per batch, its draws stateless on seeds from --seed and the
+batch's position, so parallel calls cannot change them), fixed-shape batches, prefetch.
+Evaluation: files in order, one pass, no augmentation, the last partial batch kept. Labels are
+padded (and, when longer than the model's T steps, cut) to T ids; ``label_length`` keeps the
+true length, so the loss can tell an infeasible label from a feasible one.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _files_dataset(files, training: bool, seed: int, input_context):
     return ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle, **parallel)
 
 
-def parse_fn(image_size: tuple[int, int], training: bool, augment: bool):
+def parse_fn(image_size: tuple[int, int]):
     """Serialized record -> {"image": uint8 (H, W, 3), "labels": (T,) int32, ...} with
     T = width // 4 (ctc_steps.time_steps), the model's time steps."""
     steps = ctc_steps.time_steps(image_size[1])
@@ -71,8 +72,6 @@ def parse_fn(image_size: tuple[int, int], training: bool, augment: bool):
     def parse(serialized):
         rec = record_parser.parse_example(serialized, tuple(image_size))
         image = rec["image"]
-        if training and augment:  # JPEG re-encoding is per image; the rest runs per batch
-            image = augment_lib.jpeg_recompress(image)
         ids = rec["label_ids"]
         length = tf.shape(ids)[0]
         labels = tf.pad(ids[:steps], [[0, steps - tf.minimum(length, steps)]], constant_values=-1)
@@ -88,11 +87,48 @@ def parse_fn(image_size: tuple[int, int], training: bool, augment: bool):
 
 
 def _finish_fn(augment: bool):
-    def finish(batch):
-        images = augment_lib.augment_batch(batch["image"]) if augment else batch["image"]
+    def finish(batch, seed=None):
+        images = augment_lib.augment_batch(batch["image"], seed) if augment else batch["image"]
         return {**batch, "image": to_model_input(images)}
 
     return finish
+
+
+def _augment_seed(seed: int, input_context, index):
+    """The stateless seed of this input pipeline's ``index``-th batch: the same draws for the
+    same --seed, however tf.data schedules the calls."""
+    pid = input_context.input_pipeline_id if input_context else 0
+    return tf.random.experimental.stateless_fold_in(tf.constant([seed, pid], tf.int64), index)
+
+
+def _batches(data_dir: str, split: str, image_size: tuple[int, int], training: bool,
+             batch_size: int, augment: bool, seed: int, shuffle_buffer: int,
+             input_context) -> tf.data.Dataset:
+    """Parsed batches of one folder's ``split``, before the per-batch finish."""
+    ds = _files_dataset(shard_files(data_dir, split), training, seed, input_context)
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.map(
+        parse_fn(image_size),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=DETERMINISTIC or not training,
+    )
+    return ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _finished(ds: tf.data.Dataset, augment: bool, seed: int = 0,
+              input_context=None) -> tf.data.Dataset:
+    finish = _finish_fn(augment)
+    if augment:
+        ds = ds.enumerate().map(
+            lambda k, b: finish(b, _augment_seed(seed, input_context, k)),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # The pipeline shards itself (above); tf.distribute must not shard again.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def build_dataset(
@@ -108,17 +144,54 @@ def build_dataset(
 ) -> tf.data.Dataset:
     """Batches of ``split`` records of ``image_size`` (height, width: the records' size);
     ``batch_size`` is per input pipeline (per worker)."""
-    ds = _files_dataset(shard_files(data_dir, split), training, seed, input_context)
-    if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.map(
-        parse_fn(image_size, training, augment),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=DETERMINISTIC or not training,
-    )
-    ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(_finish_fn(training and augment), num_parallel_calls=tf.data.AUTOTUNE)
-    options = tf.data.Options()
-    # The pipeline shards itself (above); tf.distribute must not shard again.
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return _finished(_batches(data_dir, split, image_size, training, batch_size, augment, seed,
+                              shuffle_buffer, input_context), training and augment, seed,
+                     input_context)
+
+
+def mixed_batch_sizes(batch_size: int, ratio: tuple[float, ...], folders: int) -> list[int]:
+    """How many of each batch's ``batch_size`` images come from each of ``folders`` record
+    folders: in proportion to ``ratio`` (() = equal shares), rounded by largest remainder so
+    they add up; a folder left with none is an error."""
+    ratio = tuple(ratio) or (1.0,) * folders
+    if len(ratio) != folders:
+        raise ValueError(f"--batch_ratio has {len(ratio)} values for {folders} --data_dir "
+                         "folders: give one share per folder")
+    if any(r <= 0 for r in ratio):
+        raise ValueError(f"--batch_ratio {','.join(map(str, ratio))}: shares must be > 0")
+    exact = [batch_size * r / sum(ratio) for r in ratio]
+    sizes = [int(x) for x in exact]
+    by_remainder = sorted(range(folders), key=lambda i: exact[i] - sizes[i], reverse=True)
+    for i in by_remainder[:batch_size - sum(sizes)]:
+        sizes[i] += 1
+    if min(sizes) < 1:
+        raise ValueError(f"a batch of {batch_size} split {','.join(map(str, ratio))} leaves a "
+                         f"folder no image ({sizes}): raise --batch_size or that share")
+    return sizes
+
+
+def build_mixed_dataset(
+    data_dirs: list[str],
+    batch_sizes: list[int],
+    image_size: tuple[int, int],
+    augment: bool = False,
+    seed: int = 0,
+    shuffle_buffer: int = 10_000,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """Training batches of ``sum(batch_sizes)`` records, ``batch_sizes[i]`` of them from the
+    train split of ``data_dirs[i]`` in every batch (real crops and synthetic words in a fixed
+    proportion, as --batch_ratio of deep-text-recognition-benchmark). Each folder is read as
+    build_dataset reads one (its own shuffle, seed ``seed + i``, its share of the workers'
+    records); augmentation runs on the joined batch."""
+    parts = tuple(_batches(d, "train", image_size, True, b, augment, seed + i, shuffle_buffer,
+                           input_context)
+                  for i, (d, b) in enumerate(zip(data_dirs, batch_sizes, strict=True)))
+    if len(parts) == 1:
+        return _finished(parts[0], augment, seed, input_context)
+
+    def join(*batches):
+        return {k: tf.concat([b[k] for b in batches], axis=0) for k in batches[0]}
+
+    joined = tf.data.Dataset.zip(parts).map(join, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finished(joined, augment, seed, input_context)

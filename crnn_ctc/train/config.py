@@ -42,6 +42,8 @@ class Config(ModelConfig):
     mixed_precision: str = "auto"  # fp16 on a GPU, bf16 on a bf16 CPU, else off
     jit_compile: bool = False
     seed: int = 0  # weights, dropout and augmentation (keras.utils.set_random_seed); data order
+    # with several training folders (--data_dir a,b): each one's share of every batch; () = equal
+    batch_ratio: tuple[float, ...] = ()
 
     def __post_init__(self):
         super().__post_init__()
@@ -63,7 +65,21 @@ def override(cfg: Config, values: Mapping[str, object]) -> Config:
     values = dict(values)
     if "filters" in values:
         values["filters"] = parse_filters(values["filters"])
+    if "batch_ratio" in values:
+        values["batch_ratio"] = parse_ratio(values["batch_ratio"])
     return dataclasses.replace(cfg, **values)
+
+
+def parse_ratio(value) -> tuple[float, ...]:
+    """"0.5,0.5", ["1", "3"] or (1.0, 3.0) -> a tuple of positive floats (() stays ())."""
+    parts = [v for v in (value.split(",") if isinstance(value, str) else value) if v != ""]
+    try:
+        ratio = tuple(float(v) for v in parts)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"batch_ratio {value!r}: expected comma-separated numbers") from err
+    if any(not r > 0 for r in ratio):
+        raise ValueError(f"batch_ratio {value!r}: every share must be > 0")
+    return ratio
 
 
 # -- config.json ----------------------------------------------------------------------------

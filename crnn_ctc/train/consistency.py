@@ -2,6 +2,7 @@
 
     cfg = resolve_config(cfg, info, explicit)     # the image size comes from the records
     check_model_dir("runs/small", cfg, info)      # a resumed run keeps its charset and shape
+    check_mix(info, [other_info])                 # folders mixed in training hold alike records
 """
 
 from __future__ import annotations
@@ -51,3 +52,32 @@ def check_model_dir(model_dir: str, cfg: Config, info: DatasetInfo) -> None:
             "use a new --model_dir or the stored settings to resume"
         )
     logging.info("resuming the run in %s", model_dir)
+
+
+def data_dirs(data_dir) -> list[str]:
+    """--data_dir as a list: "a" -> ["a"], "a,b" or ["a", "b"] -> ["a", "b"]."""
+    dirs = [d.strip() for d in (data_dir.split(",") if isinstance(data_dir, str) else data_dir)]
+    dirs = [d for d in dirs if d]
+    if not dirs:
+        raise ValueError("--data_dir: no folder given")
+    if len(set(map(os.path.realpath, dirs))) < len(dirs):
+        raise ValueError(f"--data_dir {','.join(dirs)}: a folder is given twice (its share of "
+                         "a batch is --batch_ratio's business)")
+    return dirs
+
+
+def check_mix(first: DatasetInfo, others: list[DatasetInfo]) -> None:
+    """Folders whose train records share batches with ``first``'s must hold the same charset
+    (the records store label ids) and the same image size."""
+    for info in others:
+        if info.charset != first.charset:
+            raise ValueError(
+                f"{info.charset_file} ({len(info.charset)} symbols) differs from "
+                f"{first.charset_file} ({len(first.charset)}): the records store label ids, so "
+                "folders mixed in training need one charset; convert with --charset "
+                f"{first.charset_file}")
+        if (info.image_height, info.image_width) != (first.image_height, first.image_width):
+            raise ValueError(
+                f"{info.data_dir} holds {info.image_height}x{info.image_width} images, "
+                f"{first.data_dir} {first.image_height}x{first.image_width}: convert both "
+                "with the same --image_height/--image_width")

@@ -1,12 +1,16 @@
 """The training loop: steps, checkpoints, TensorBoard summaries, best-checkpoint tracking.
 
     result = train(cfg, data_dir="tfrecords/", model_dir="runs/small")
+    result = train(cfg, data_dir="real/,synth/", ...)  # batches mixed (cfg.batch_ratio)
 
 Re-running the same call resumes from the latest checkpoint in ``model_dir/ckpt`` and continues
 the step count. The strategy follows the machine: MultiWorkerMirroredStrategy when TF_CONFIG is
 set, MirroredStrategy with several GPUs, else the default (one device). ``cfg.batch_size`` is the
-GLOBAL batch, split evenly over replicas; the learning rate is used as given (scale it yourself
-when you change the global batch, see README "Batch size and learning rate").
+GLOBAL batch, split evenly over replicas. With several data folders every batch holds a fixed
+number of each one's train records (cfg.batch_ratio); the first folder's validation split picks
+the best checkpoint and its train split is what --num_epochs counts. The learning rate is used
+as given (scale it yourself when you change the global batch, see README "Batch size and
+learning rate").
 
 model_dir/
   config.json        model + training config and the charset (export/eval/inference read it)
@@ -34,29 +38,37 @@ from crnn_ctc.model.folder import CONFIG_FILE
 from crnn_ctc.train import config as config_lib
 from crnn_ctc.train import finetune
 from crnn_ctc.train.checkpoints import Managers, restore_best_score
-from crnn_ctc.train.consistency import check_model_dir, resolve_config
+from crnn_ctc.train.consistency import check_mix, check_model_dir, data_dirs, resolve_config
 from crnn_ctc.train.optimizer import make_optimizer, make_schedule
 from crnn_ctc.train.strategy import is_chief, make_strategy, set_precision, worker_dir
 
 
-def total_steps(cfg: config_lib.Config, train_records: int) -> int:
+def total_steps(cfg: config_lib.Config, train_records: int, per_step: int = 0) -> int:
+    """--max_train_steps, or --num_epochs passes over ``train_records`` records read
+    ``per_step`` (default: the whole batch) at a time."""
     if cfg.num_epochs > 0:
         if not train_records:
             raise ValueError("--num_epochs needs dataset.json with the train record count")
-        return max(1, math.ceil(cfg.num_epochs * train_records / cfg.batch_size))
+        return max(1, math.ceil(cfg.num_epochs * train_records / (per_step or cfg.batch_size)))
     return cfg.max_train_steps
 
 
 def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset(),
           init_from: str = "") -> dict:
     """Trains (or resumes) until ``total_steps``; returns the last validation metrics.
-    ``init_from``: a trained model's folder to start from (finetune.py), fresh runs only."""
+    ``data_dir``: one records folder, or several ("a,b" or a list) whose train records every
+    batch mixes by cfg.batch_ratio. ``init_from``: a trained model's folder to start from
+    (finetune.py), fresh runs only."""
     strategy = make_strategy()
-    info = dataset_info.read_info(data_dir)
+    dirs = data_dirs(data_dir)
+    info = dataset_info.read_info(dirs[0])
+    check_mix(info, [dataset_info.read_info(d) for d in dirs[1:]])
     cfg = resolve_config(cfg, info, explicit)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
         raise ValueError(f"--batch_size {cfg.batch_size} must divide over {replicas} replicas")
+    # per replica, as the input pipelines split it (an error here, before anything is built)
+    shares = pipeline.mixed_batch_sizes(cfg.batch_size // replicas, cfg.batch_ratio, len(dirs))
     chief = is_chief(strategy)
     out_dir = model_dir if chief else worker_dir(model_dir, strategy)
     os.makedirs(out_dir, exist_ok=True)
@@ -64,7 +76,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         check_model_dir(model_dir, cfg, info)
         config_lib.save(cfg, info.charset, os.path.join(model_dir, CONFIG_FILE))
     mixed = set_precision(cfg).loss_scaling  # mixed float16 scales the loss
-    steps = total_steps(cfg, info.records["train"])
+    steps = total_steps(cfg, info.records["train"], shares[0] * replicas)
     charset = info.charset
 
     keras.utils.set_random_seed(cfg.seed)  # initial weights, dropout, augmentation
@@ -93,7 +105,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     if start >= steps:
         logging.info("already at step %d of %d: nothing to train", start, steps)
 
-    train_ds = train_dataset(strategy, cfg, data_dir, seed=cfg.seed + start)
+    train_ds = train_dataset(strategy, cfg, dirs, seed=cfg.seed + start)
     train_step = make_train_step(strategy, model, optimizer, cfg, charset.blank_id, mixed)
     writers = _writers(out_dir, chief)
     # Keras-style bar on a terminal; one log line per window when the output is a file.
@@ -114,7 +126,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         if s % cfg.log_every == 0 or s == steps:
             _log_window(window, s, optimizer, writers["train"], progress, check_finite=not mixed)
         if s % cfg.eval_every == 0 or s == steps:
-            last_metrics = _validate(model, cfg, data_dir, charset, s, writers, chief)
+            last_metrics = _validate(model, cfg, dirs[0], charset, s, writers, chief)
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
                 best.assign(last_metrics["word_accuracy"])
                 path = best_manager.save(checkpoint_number=s)
@@ -140,15 +152,17 @@ def _retarget_schedule(schedule, start: int, steps: int, peak: float) -> None:
                         "a new folder: --init_from <this --model_dir>", rate, peak)
 
 
-def train_dataset(strategy, cfg: config_lib.Config, data_dir: str, seed: int):
+def train_dataset(strategy, cfg: config_lib.Config, data_dir, seed: int):
     """The distributed training batches: every worker's pipeline reads its own share of the
-    train records (pipeline.build_dataset with the strategy's input context), each replica
-    gets ``cfg.batch_size // replicas`` of them per step."""
+    train records of each folder of ``data_dir`` (pipeline.build_mixed_dataset with the
+    strategy's input context); each replica gets ``cfg.batch_size // replicas`` of them per
+    step, split over the folders by cfg.batch_ratio."""
+    dirs = data_dirs(data_dir)
     per_replica_batch = cfg.batch_size // strategy.num_replicas_in_sync
+    sizes = pipeline.mixed_batch_sizes(per_replica_batch, cfg.batch_ratio, len(dirs))
     return strategy.distribute_datasets_from_function(
-        lambda ctx: pipeline.build_dataset(
-            data_dir, "train", (cfg.image_height, cfg.image_width), training=True,
-            batch_size=per_replica_batch, augment=cfg.augment, seed=seed,
+        lambda ctx: pipeline.build_mixed_dataset(
+            dirs, sizes, (cfg.image_height, cfg.image_width), augment=cfg.augment, seed=seed,
             shuffle_buffer=cfg.shuffle_buffer, input_context=ctx,
         )
     )

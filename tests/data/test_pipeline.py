@@ -89,8 +89,10 @@ def test_augment_batch_eager_and_in_graph():
             np.testing.assert_array_equal(got[i], x[i].numpy())
         none = augment.apply_where(step, x, tf.constant([False] * 4))
         np.testing.assert_array_equal(none.numpy(), x.numpy())
-    single = augment.jpeg_recompress(images[0], p=1.0)
-    assert single.shape == (32, 100, 3) and single.dtype == tf.uint8
+    for draws in (augment.Draws(), augment.Draws(tf.constant([3, 4]))):
+        jpeg = augment.jpeg_recompress(images, draws, min_quality=30, max_quality=31)
+        assert jpeg.shape == (4, 32, 100, 3) and jpeg.dtype == tf.uint8
+        assert np.abs(jpeg.numpy().astype(int) - images.numpy()).mean() > 1  # lossy: changed
 
 
 def test_blur_folded_into_channels_equals_a_per_image_convolution():
@@ -194,3 +196,70 @@ def test_a_conversion_on_two_machines_is_read_from_its_task_reports(tmp_path):
     (out / "dataset.task-00000-of-00002.json").unlink()
     with pytest.raises(FileNotFoundError, match="dataset.json not found"):
         dataset_info.read_info(str(out))
+
+
+@pytest.mark.parametrize("batch,ratio,folders,want", [
+    (64, (), 2, [32, 32]),
+    (64, (1, 3), 2, [16, 48]),
+    (64, (0.25, 0.75), 2, [16, 48]),
+    (10, (), 3, [4, 3, 3]),  # largest remainder: the sizes add up to the batch
+    (7, (2, 1), 2, [5, 2]),
+    (32, (), 1, [32]),
+])
+def test_mixed_batch_sizes(batch, ratio, folders, want):
+    assert pipeline.mixed_batch_sizes(batch, ratio, folders) == want
+
+
+@pytest.mark.parametrize("batch,ratio,folders,message", [
+    (64, (1, 1, 1), 2, "3 values for 2 --data_dir folders"),
+    (64, (1, 0), 2, "must be > 0"),
+    (8, (1, 99), 2, "leaves a folder no image"),
+])
+def test_mixed_batch_size_errors(batch, ratio, folders, message):
+    with pytest.raises(ValueError, match=message):
+        pipeline.mixed_batch_sizes(batch, ratio, folders)
+
+
+def test_mixed_batches_hold_each_folder_in_its_share(words32, tmp_path):
+    """3 records of every batch from the first folder, 9 from the second (its words spelled
+    backwards, the same charset), and over enough batches every record of both."""
+    backwards = [w[::-1] for w in WORDS]
+    other = convert_words(tmp_path, backwards, charset=f"{words32}/charset.txt")
+    ds = pipeline.build_mixed_dataset([words32, other], [3, 9], SIZE, seed=4,
+                                      shuffle_buffer=CFG.shuffle_buffer)
+    seen = [set(), set()]
+    for b in ds.take(12):
+        texts = [t.decode() for t in b["text"].numpy()]
+        assert b["image"].shape == (12, 32, 100, 3) and b["labels"].shape == (12, 25)
+        assert all(t in WORDS for t in texts[:3]) and all(t in backwards for t in texts[3:])
+        seen[0].update(texts[:3])
+        seen[1].update(texts[3:])
+    assert seen[0] == set(WORDS) and seen[1] == set(backwards)
+    # the labels are the texts' ids in both parts
+    charset = dataset_info.read_info(words32).charset
+    for text, labels, n in zip(b["text"].numpy(), b["labels"].numpy(), b["label_length"].numpy(),
+                               strict=True):
+        assert charset.decode(labels[:n].tolist()) == text.decode()
+
+
+def test_seeded_augmentation_does_not_depend_on_scheduling(tmp_path):
+    """One record repeated, augmentation on, parallel map calls: two pipelines with the same
+    seed give the same pixels batch for batch (the draws are stateless, on seeds from each
+    image's and batch's position), another seed other pixels; augment_batch with a seed is a
+    function of the seed and the images."""
+    data = convert_words(tmp_path, ["seeded"])
+
+    def pixels(seed):
+        ds = pipeline.build_dataset(data, "train", SIZE, True, 16, augment=True, seed=seed,
+                                    shuffle_buffer=4)
+        return np.stack([b["image"].numpy() for b in ds.take(4)])
+
+    a, b, c = pixels(3), pixels(3), pixels(4)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 0.01
+    assert np.abs(a[0, 0] - a[0, 1]).mean() > 0.01  # the images of a batch differ
+    images = tf.constant(np.random.default_rng(0).integers(0, 256, (6, 32, 100, 3), np.uint8))
+    one, two = (augment.augment_batch(images, seed=tf.constant([5, 1])) for _ in range(2))
+    np.testing.assert_array_equal(one.numpy(), two.numpy())
+    assert not np.array_equal(one.numpy(),
+                              augment.augment_batch(images, seed=tf.constant([5, 2])).numpy())

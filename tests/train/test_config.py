@@ -107,3 +107,15 @@ def test_retarget_during_warmup_keeps_the_warmup():
     schedule = WarmupSchedule(1.0, 10, 100, "cosine")
     assert schedule.retarget(4, 200) is None
     assert float(schedule(4)) == pytest.approx(0.5) and float(schedule(105)) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("value,want", [("0.5,0.5", (0.5, 0.5)), (["1", "3"], (1.0, 3.0)),
+                                        ((2, 1), (2.0, 1.0)), ("", ()), ([], ())])
+def test_batch_ratio_parses(value, want):
+    assert config.override(presets.small(), {"batch_ratio": value}).batch_ratio == want
+
+
+@pytest.mark.parametrize("value", ["1,x", "1,0", "-1,2", "nan,1"])
+def test_bad_batch_ratio(value):
+    with pytest.raises(ValueError, match="batch_ratio"):
+        config.override(presets.small(), {"batch_ratio": value})

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from crnn_ctc.data import pipeline
+from crnn_ctc.data import dataset_info, pipeline
 from crnn_ctc.evaluate import report as eval_report
 from crnn_ctc.train import config, loop, presets
 from tests.conftest import ROOT, WORDS, convert_words, write_file
@@ -264,3 +264,30 @@ def test_the_loop_reads_the_loss_once_per_log_window(split_data, tmp_path, monke
     cfg = config.override(presets.small(), {**QUICK, "max_train_steps": 6, "log_every": 3})
     loop.train(cfg, split_data, str(tmp_path / "run"))
     assert _Counted.reads == 2 * 2  # loss and infeasible count, once per window of 3 steps
+
+
+def test_two_folders_train_in_their_batch_ratio(split_data, tmp_path):
+    """--data_dir a,b --batch_ratio 1,3: the run trains on both (2 of every 8 images from the
+    first), keeps the ratio in config.json, validates on the first folder's split, and refuses
+    folders that cannot share a batch."""
+    info = dataset_info.read_info(split_data)
+    other = convert_words(tmp_path / "other", [w.upper() for w in WORDS[:8]] + WORDS[8:16],
+                          charset=info.charset_file)
+    run = str(tmp_path / "run")
+    cfg = config.override(presets.small(), {**QUICK, "max_train_steps": 2, "eval_every": 2,
+                                            "batch_ratio": "1,3"})
+    result = loop.train(cfg, f"{split_data},{other}", run)
+    assert result["step"] == 2 and result["count"] == info.records["validation"]
+    with open(os.path.join(run, "config.json"), encoding="utf-8") as f:
+        assert json.load(f)["config"]["batch_ratio"] == [1.0, 3.0]
+    assert config.load(run)[0].batch_ratio == (1.0, 3.0)
+    # --num_epochs counts passes over the first folder, read 2 records a step
+    assert loop.total_steps(config.override(cfg, {"num_epochs": 1.0}), 32, 2) == 16
+    wrong = convert_words(tmp_path / "wrong", ["xyz", "zyx"])
+    with pytest.raises(ValueError, match="differs from .* one charset"):
+        loop.train(cfg, [split_data, wrong], str(tmp_path / "r2"))
+    with pytest.raises(ValueError, match="given twice"):
+        loop.train(cfg, [split_data, split_data], str(tmp_path / "r3"))
+    with pytest.raises(ValueError, match="3 values for 2 --data_dir"):
+        loop.train(config.override(cfg, {"batch_ratio": (1, 1, 1)}), [split_data, other],
+                   str(tmp_path / "r4"))
