@@ -68,6 +68,9 @@ for _name, _help in HELP.items():
         flags.DEFINE_list(_name, [str(v) for v in _value], _help)
     else:
         flags.DEFINE_string(_name, _value, _help)
+flags.DEFINE_string("val_data_dir", None, "a records folder whose validation split picks the "
+                    "best checkpoint instead of the first --data_dir's (e.g. real crops while "
+                    "training on synthetic words); same charset and image size")
 flags.DEFINE_string("init_from", None, "start from this trained model's weights (a training "
                     "folder such as models/crnn_en, or a checkpoint in one): fine-tuning")
 flags.mark_flags_as_required(["data_dir", "model_dir"])
@@ -85,7 +88,7 @@ def main(argv):
         if FLAGS.init_from:
             cfg = finetune.model_config(cfg, FLAGS.init_from, frozenset(explicit))
         result = loop.train(cfg, FLAGS.data_dir, FLAGS.model_dir, frozenset(explicit),
-                                 FLAGS.init_from or "")
+                            FLAGS.init_from or "", FLAGS.val_data_dir or "")
     except (ValueError, FileNotFoundError) as err:
         logging.error("%s", err)
         return 1

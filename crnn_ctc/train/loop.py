@@ -7,10 +7,10 @@ Re-running the same call resumes from the latest checkpoint in ``model_dir/ckpt`
 the step count. The strategy follows the machine: MultiWorkerMirroredStrategy when TF_CONFIG is
 set, MirroredStrategy with several GPUs, else the default (one device). ``cfg.batch_size`` is the
 GLOBAL batch, split evenly over replicas. With several data folders every batch holds a fixed
-number of each one's train records (cfg.batch_ratio); the first folder's validation split picks
-the best checkpoint and its train split is what --num_epochs counts. The learning rate is used
-as given (scale it yourself when you change the global batch, see README "Batch size and
-learning rate").
+number of each one's train records (cfg.batch_ratio); the first folder's validation split (or
+``val_data_dir``'s) picks the best checkpoint, and the first folder's train split is what
+--num_epochs counts. The learning rate is used as given (scale it yourself when you change the
+global batch, see README "Batch size and learning rate").
 
 model_dir/
   config.json        model + training config and the charset (export/eval/inference read it)
@@ -54,15 +54,21 @@ def total_steps(cfg: config_lib.Config, train_records: int, per_step: int = 0) -
 
 
 def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset(),
-          init_from: str = "") -> dict:
+          init_from: str = "", val_data_dir: str = "") -> dict:
     """Trains (or resumes) until ``total_steps``; returns the last validation metrics.
     ``data_dir``: one records folder, or several ("a,b" or a list) whose train records every
-    batch mixes by cfg.batch_ratio. ``init_from``: a trained model's folder to start from
-    (finetune.py), fresh runs only."""
+    batch mixes by cfg.batch_ratio. ``val_data_dir``: the folder whose validation split picks
+    the best checkpoint (default: the first of ``data_dir``), e.g. real crops while training
+    on synthetic ones. ``init_from``: a trained model's folder to start from (finetune.py),
+    fresh runs only."""
     strategy = make_strategy()
     dirs = data_dirs(data_dir)
     info = dataset_info.read_info(dirs[0])
-    check_mix(info, [dataset_info.read_info(d) for d in dirs[1:]])
+    val_dir = val_data_dir or dirs[0]
+    check_mix(info, [dataset_info.read_info(d) for d in dirs[1:]]
+              + ([dataset_info.read_info(val_dir)] if val_data_dir else []))
+    if val_data_dir:
+        pipeline.shard_files(val_dir, "validation")  # an error now, not at the first evaluation
     cfg = resolve_config(cfg, info, explicit)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
@@ -126,7 +132,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         if s % cfg.log_every == 0 or s == steps:
             _log_window(window, s, optimizer, writers["train"], progress, check_finite=not mixed)
         if s % cfg.eval_every == 0 or s == steps:
-            last_metrics = _validate(model, cfg, dirs[0], charset, s, writers, chief)
+            last_metrics = _validate(model, cfg, val_dir, charset, s, writers, chief)
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
                 best.assign(last_metrics["word_accuracy"])
                 path = best_manager.save(checkpoint_number=s)

@@ -268,8 +268,8 @@ def test_the_loop_reads_the_loss_once_per_log_window(split_data, tmp_path, monke
 
 def test_two_folders_train_in_their_batch_ratio(split_data, tmp_path):
     """--data_dir a,b --batch_ratio 1,3: the run trains on both (2 of every 8 images from the
-    first), keeps the ratio in config.json, validates on the first folder's split, and refuses
-    folders that cannot share a batch."""
+    first), keeps the ratio in config.json, validates on the first folder's split (or on
+    --val_data_dir's), and refuses folders that cannot share a batch."""
     info = dataset_info.read_info(split_data)
     other = convert_words(tmp_path / "other", [w.upper() for w in WORDS[:8]] + WORDS[8:16],
                           charset=info.charset_file)
@@ -283,9 +283,18 @@ def test_two_folders_train_in_their_batch_ratio(split_data, tmp_path):
     assert config.load(run)[0].batch_ratio == (1.0, 3.0)
     # --num_epochs counts passes over the first folder, read 2 records a step
     assert loop.total_steps(config.override(cfg, {"num_epochs": 1.0}), 32, 2) == 16
+    # the best checkpoint picked on another folder's validation split (all of its 5 records)
+    held = convert_words(tmp_path / "held", WORDS[:5], validation=1.0, charset=info.charset_file)
+    picked = loop.train(cfg, f"{split_data},{other}", str(tmp_path / "held_run"),
+                        val_data_dir=held)
+    assert picked["count"] == 5
+    with pytest.raises(FileNotFoundError, match="no validation-NNNNN"):
+        loop.train(cfg, split_data, str(tmp_path / "r1"), val_data_dir=other)
     wrong = convert_words(tmp_path / "wrong", ["xyz", "zyx"])
     with pytest.raises(ValueError, match="differs from .* one charset"):
         loop.train(cfg, [split_data, wrong], str(tmp_path / "r2"))
+    with pytest.raises(ValueError, match="differs from .* one charset"):
+        loop.train(cfg, split_data, str(tmp_path / "r5"), val_data_dir=wrong)
     with pytest.raises(ValueError, match="given twice"):
         loop.train(cfg, [split_data, split_data], str(tmp_path / "r3"))
     with pytest.raises(ValueError, match="3 values for 2 --data_dir"):
