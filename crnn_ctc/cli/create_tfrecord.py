@@ -38,6 +38,10 @@ flags.DEFINE_integer("num_workers", _D.num_workers, "Worker processes; 0 = every
 flags.DEFINE_string("charset", None, f"Charset file or preset ({', '.join(PRESETS)}); "
                     "default: every symbol the labels use.")  # fmt: skip
 flags.DEFINE_bool("lowercase", _D.lowercase, "Fold labels to lower case (Synth90k convention).")
+flags.DEFINE_bool("strip_unknown", _D.strip_unknown,
+                  "Drop the label characters --charset lacks instead of skipping the line "
+                  "(\"Lowe's\" -> \"lowes\" with --lowercase --charset alnum_lower, the scene-text "
+                  "benchmarks' protocol); a label left empty is skipped.")
 flags.DEFINE_integer("image_height", _D.image_height, "Stored image height.")
 flags.DEFINE_integer("image_width", _D.image_width, "Stored image width.")
 flags.DEFINE_enum(

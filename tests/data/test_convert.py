@@ -301,6 +301,24 @@ def test_synth90k_lexicon_and_lowercase(tmp_path):
     assert sorted(r[2] for r in read_records(tmp_path / "lex").values()) == ["hello", "world"]
 
 
+def test_strip_unknown_keeps_the_charset_s_characters_of_a_label(tmp_path):
+    """The 36-symbol protocol: "Lowe's" becomes "lowes" instead of being skipped; a label of
+    punctuation only is skipped with the reason; without the flag both are out_of_charset."""
+    lines = {"a.jpg": "Lowe's", "b.jpg": "$4.00", "c.jpg": "...", "d.jpg": "Exit"}
+    for name in lines:
+        write_file(tmp_path / name, word_image("word"))
+    (tmp_path / "image_list.txt").write_text(
+        "".join(f"{name} {label}\n" for name, label in lines.items()), encoding="utf-8")
+    kw = {"charset": "alnum_lower", "lowercase": True, "validation_split_fraction": 0}
+    summary = run(tmp_path, strip_unknown=True, **kw)
+    assert sorted(r[2] for r in read_records(tmp_path / "out").values()) == ["400", "exit",
+                                                                           "lowes"]
+    assert summary["skipped"] == {"empty_label": 1}
+    assert skipped_rows(tmp_path / "out")[3] == ("c.jpg", "empty_label")
+    summary = run(tmp_path, out="plain", **kw)
+    assert summary["records"] == 1 and summary["skipped"] == {"out_of_charset": 3}
+
+
 def test_max_label_length_and_png(word_dir):
     summary = run(word_dir, max_label_length=5, image_format="png")
     # w0ord..w9ord have 5 steps, w10ord.. have 6
@@ -327,6 +345,7 @@ def test_other_image_size(word_dir):
         ({"anno_format": "filename"}, "drop --anno_file"),
         ({"charset": "nope"}, "neither a preset"),
         ({"lexicon_file": "x"}, "only used with --anno_format=synth90k"),
+        ({"strip_unknown": True}, "--strip_unknown keeps .* give --charset"),
     ],
 )
 def test_bad_config_is_a_value_error(word_dir, kw, message):
