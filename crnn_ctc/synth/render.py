@@ -17,9 +17,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn_ctc.synth import fonts as fonts_lib
-from crnn_ctc.synth import palette, scene
+from crnn_ctc.synth import palette, pieces, scene
 from crnn_ctc.synth.backgrounds import Backgrounds
 from crnn_ctc.synth.fonts import Font
+from crnn_ctc.synth.pieces import GROW, Piece, crop_piece, cut, grown, ink_box
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,85 +172,6 @@ def _draw_text(text: str, font: ImageFont.FreeTypeFont, tracking: float, margin:
     return layers, (margin, margin, margin + width, margin + ascent + descent)
 
 
-# Layers live on a canvas several times the crop's size (room for warps and neighbours), but
-# their ink covers a small part of it: each is kept as a _Piece, the window around its ink,
-# and warped into the window its ink can reach. Outside its window a layer is exactly zero,
-# so the pixels are those of warping whole canvases, at a fraction of the cost.
-GROW = 2  # pixels of zeros kept around a piece's ink (bilinear sampling reads one)
-
-
-@dataclasses.dataclass
-class _Piece:
-    """The part of a canvas-sized alpha layer that holds its ink: ``a`` (float32, 0-1) with
-    its top-left corner at canvas row ``y``, column ``x``; the layer is 0 everywhere else."""
-    a: np.ndarray
-    y: int
-    x: int
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:  # (y0, y1, x0, x1) on the canvas
-        return self.y, self.y + self.a.shape[0], self.x, self.x + self.a.shape[1]
-
-
-def _grown(box, grow: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """``box`` (y0, y1, x0, x1) grown by ``grow`` pixels per side, inside a canvas of
-    ``shape`` (h, w)."""
-    y0, y1, x0, x1 = box
-    return max(0, y0 - grow), min(shape[0], y1 + grow), max(0, x0 - grow), min(shape[1], x1 + grow)
-
-
-def _ink_box(images: list[Image.Image]) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) around the nonzero pixels of all of ``images``, or None."""
-    boxes = [b for b in (im.getbbox() for im in images) if b is not None]
-    if not boxes:
-        return None
-    return (min(b[1] for b in boxes), max(b[3] for b in boxes), min(b[0] for b in boxes),
-            max(b[2] for b in boxes))
-
-
-def _piece(image: Image.Image, box) -> _Piece:
-    y0, y1, x0, x1 = box
-    return _Piece(np.asarray(image.crop((x0, y0, x1, y1)), np.float32) / 255.0, y0, x0)
-
-
-def _cut(piece: _Piece, box) -> np.ndarray:
-    """The layer over canvas ``box`` (y0, y1, x0, x1): the piece's pixels, zeros elsewhere."""
-    y0, y1, x0, x1 = box
-    out = np.zeros((y1 - y0, x1 - x0), np.float32)
-    py0, py1, px0, px1 = piece.box
-    iy0, iy1, ix0, ix1 = max(y0, py0), min(y1, py1), max(x0, px0), min(x1, px1)
-    if iy0 < iy1 and ix0 < ix1:
-        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = \
-            piece.a[iy0 - py0:iy1 - py0, ix0 - px0:ix1 - px0]
-    return out
-
-
-def _translation(x: float, y: float) -> np.ndarray:
-    return np.array([[1.0, 0.0, x], [0.0, 1.0, y], [0.0, 0.0, 1.0]])
-
-
-def _reach(piece: _Piece, matrix: np.ndarray, shape: tuple[int, int]
-           ) -> tuple[int, int, int, int]:
-    """Where ``matrix`` (canvas to canvas) can put the piece's pixels: the box around its
-    corners' images (a projective map sends the rectangle to the quadrilateral they span),
-    grown by GROW, inside the canvas."""
-    y0, y1, x0, x1 = piece.box
-    corners = np.float64([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])[:, None, :]
-    moved = cv2.perspectiveTransform(corners, matrix)[:, 0]
-    lo, hi = np.floor(moved.min(axis=0)), np.ceil(moved.max(axis=0))
-    box = (int(lo[1]), int(hi[1]) + 1, int(lo[0]), int(hi[0]) + 1)
-    return _grown(box, GROW, shape)
-
-
-def _warp(piece: _Piece, inverse: np.ndarray, box) -> _Piece:
-    """The piece warped onto canvas ``box`` (y0, y1, x0, x1); ``inverse`` maps canvas
-    destination points to canvas source points (the warp's inverse)."""
-    y0, y1, x0, x1 = box
-    local = _translation(-piece.x, -piece.y) @ inverse @ _translation(x0, y0)
-    return _Piece(cv2.warpPerspective(piece.a, local, (x1 - x0, y1 - y0),
-                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP), y0, x0)
-
-
 def _homography(box, rng: np.random.Generator, cfg: RenderConfig, tilt: float = 0.0
                 ) -> np.ndarray:
     """Rotation (+ ``tilt`` radians) + shear + corner jitter of the text box, about its
@@ -266,30 +188,6 @@ def _homography(box, rng: np.random.Generator, cfg: RenderConfig, tilt: float = 
     dst = (src - centre) @ lin.T + centre
     dst = dst + rng.normal(0, cfg.perspective * h, (4, 2))
     return cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-
-
-def _bend(pieces: list[_Piece], box, rng: np.random.Generator, shape: tuple[int, int]
-          ) -> list[_Piece]:
-    """Moves columns up or down along a parabola (a curved baseline); ``shape`` is the
-    canvas's (h, w)."""
-    h, w = shape
-    x0, _, x1, y1 = box
-    depth = rng.uniform(-0.35, 0.35) * (y1 - box[1])
-    xs = np.arange(w, dtype=np.float32)
-    t = np.clip((xs - (x0 + x1) / 2) / max((x1 - x0) / 2, 1), -1.5, 1.5)
-    dy = depth * (t * t - 0.5)
-    bent = []
-    for piece in pieces:
-        py0, py1, px0, px1 = piece.box
-        shift = dy[px0:px1]
-        reach = int(np.ceil(np.abs(shift).max(initial=0.0))) + GROW
-        oy0, oy1, _, _ = _grown(piece.box, reach, shape)
-        rows = np.arange(oy0, oy1, dtype=np.float32)[:, None] + shift[None, :]
-        map_y = (rows - np.float32(py0)).astype(np.float32)
-        map_x = np.broadcast_to(np.arange(px1 - px0, dtype=np.float32), map_y.shape)
-        bent.append(_Piece(cv2.remap(piece.a, np.ascontiguousarray(map_x), map_y,
-                                     cv2.INTER_LINEAR, borderValue=0), oy0, px0))
-    return bent
 
 
 def _background(h: int, w: int, colour: np.ndarray, rng: np.random.Generator,
@@ -354,46 +252,46 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     bordered = len(canvases) == 2
     h, w = shape = canvases[0].height, canvases[0].width
     # (a blank word keeps a window and is refused below, after the same random draws)
-    word_box = _grown(_ink_box(canvases) or (box[1], box[3], box[0], box[2]), GROW, shape)
-    layers = [_piece(canvas, word_box) for canvas in canvases]
+    word_box = grown(ink_box(canvases) or (box[1], box[3], box[0], box[2]), GROW, shape)
+    layers = [crop_piece(canvas, word_box) for canvas in canvases]
     shadow = rng.random() < cfg.shadow_prob
     if shadow:  # a shifted, blurred copy of the outermost layer
         dx, dy = rng.normal(0, 0.06 * size, 2)
         sigma = max(0.5, rng.uniform(0.5, 0.12 * size))
-        reach = int(np.ceil(max(abs(dx), abs(dy)) + 4 * sigma)) + 2 * GROW  # blur radius 4 sigma
-        shadow_box = _grown(word_box, reach, shape)
-        moved = cv2.warpAffine(_cut(layers[-1], shadow_box), np.float32([[1, 0, dx], [0, 1, dy]]),
+        spread = int(np.ceil(max(abs(dx), abs(dy)) + 4 * sigma)) + 2 * GROW  # blur radius 4 sigma
+        shadow_box = grown(word_box, spread, shape)
+        moved = cv2.warpAffine(cut(layers[-1], shadow_box), np.float32([[1, 0, dx], [0, 1, dy]]),
                                (shadow_box[3] - shadow_box[2], shadow_box[1] - shadow_box[0]))
-        layers.append(_Piece(cv2.GaussianBlur(moved, (0, 0), sigma), shadow_box[0],
+        layers.append(Piece(cv2.GaussianBlur(moved, (0, 0), sigma), shadow_box[0],
                              shadow_box[2]))
     if near:  # warped with the word, taken off the list after
         lines = _chance(rng, cfg.lines_prob)
         drawn = scene.neighbour_image(shape, pil, box, symbols, rng, lines, tracking)
-        around_box = _ink_box([drawn])
-        layers.append(_piece(drawn, _grown(around_box, GROW, shape)) if around_box
-                      else _Piece(np.zeros((1, 1), np.float32), 0, 0))
+        around_box = ink_box([drawn])
+        layers.append(crop_piece(drawn, grown(around_box, GROW, shape)) if around_box
+                      else Piece(np.zeros((1, 1), np.float32), 0, 0))
     if rng.random() < cfg.curve_prob:
-        layers = _bend(layers, box, rng, shape)
+        layers = pieces.bend(layers, box, rng, shape)
     matrix = _homography(box, rng, cfg, tilt)
     inverse = cv2.invert(np.float64(matrix), flags=cv2.DECOMP_LU)[1]
     # layer by layer: OpenCV's multi-channel warp rounds differently (up to 0.02 in alpha)
     neighbour_src = layers.pop() if near else None
-    layers = [_warp(p, inverse, _reach(p, matrix, shape)) for p in layers]
+    layers = [pieces.warp(p, inverse, pieces.reach(p, matrix, shape)) for p in layers]
 
     # Crop: the ink's bounding box plus a random margin per side.
-    ink_box = layers[0].box
+    inked = layers[0].box
     if bordered:
         b1 = layers[1].box
-        ink_box = (min(ink_box[0], b1[0]), max(ink_box[1], b1[1]), min(ink_box[2], b1[2]),
-                   max(ink_box[3], b1[3]))
-    ink = _cut(layers[0], ink_box)
+        inked = (min(inked[0], b1[0]), max(inked[1], b1[1]), min(inked[2], b1[2]),
+                 max(inked[3], b1[3]))
+    ink = cut(layers[0], inked)
     if bordered:
-        ink = np.maximum(ink, _cut(layers[1], ink_box))
+        ink = np.maximum(ink, cut(layers[1], inked))
     ink = ink > 0.1
     ys, xs = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(xs) == 0:
         raise ValueError(f"{text!r} drew nothing with {font.path}")
-    ys, xs = ys + ink_box[0], xs + ink_box[2]  # on the canvas
+    ys, xs = ys + inked[0], xs + inked[2]  # on the canvas
     if ys[0] == 0 or xs[0] == 0 or ys[-1] == h - 1 or xs[-1] == w - 1:
         raise ValueError(f"{text!r} was warped off the canvas")  # letters would be cut
     top, bottom, left, right = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
@@ -407,7 +305,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
         # the neighbours only matter within the widest crop these pads allow
         reach_box = (max(0, top - pad[0]), min(h, bottom + pad[1]),
                      max(0, left - pad[2]), min(w, right + pad[3]))
-        neighbour = _warp(neighbour_src, inverse, reach_box)
+        neighbour = pieces.warp(neighbour_src, inverse, reach_box)
         ny, nx = neighbour.y, neighbour.x
         most = SLIVER * text_h
         beside = neighbour.a[top - ny:bottom - ny] > 0.1  # characters left and right, on the line
@@ -420,7 +318,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
                 pad[k] = min(pad[k], limit)
     y0, y1 = max(0, top - pad[0]), min(h, bottom + pad[1])
     x0, x1 = max(0, left - pad[2]), min(w, right + pad[3])
-    layers = [_cut(p, (y0, y1, x0, x1)) for p in layers]
+    layers = [cut(p, (y0, y1, x0, x1)) for p in layers]
     if near:
         neighbour_a = np.ascontiguousarray(neighbour.a[y0 - ny:y1 - ny, x0 - nx:x1 - nx])
     ch, cw = y1 - y0, x1 - x0
@@ -449,9 +347,9 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     else:
         image = _blend(image, layers[0], fg_colour)
     if _chance(rng, cfg.edge_prob):
-        ink_box = (left - x0, top - y0, right - x0, bottom - y0)
+        word_ink = (left - x0, top - y0, right - x0, bottom - y0)
         image = scene.edges(image, rng, fg_colour if rng.random() < 0.5
-                            else rng.uniform(0, 255, 3), ink_box)
+                            else rng.uniform(0, 255, 3), word_ink)
     if _chance(rng, cfg.elastic_prob):
         image = scene.elastic(image, rng)
 

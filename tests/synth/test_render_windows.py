@@ -1,5 +1,5 @@
-"""The renderer keeps each layer as the window around its ink (render._Piece) and warps it into
-the window its ink can reach. These tests hold that to warping the whole canvas: no ink may
+"""The renderer keeps each layer as the window around its ink (synth/pieces.py) and warps it
+into the window its ink can reach. These tests hold that to warping the whole canvas: no ink may
 fall outside a window, and the pixels inside must be the whole-canvas ones."""
 
 import cv2
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from crnn_ctc.synth import fonts, render
+from crnn_ctc.synth import fonts, pieces, render
 
 SHAPE = (150, 360)  # canvas (h, w)
 BOX = (110, 55, 250, 95)  # the text box (x0, y0, x1, y1) on it
@@ -28,18 +28,18 @@ def _whole(canvas):
 
 
 def _piece(canvas):
-    return render._piece(canvas, render._grown(render._ink_box([canvas]), render.GROW, SHAPE))
+    return pieces.crop_piece(canvas, pieces.grown(pieces.ink_box([canvas]), pieces.GROW, SHAPE))
 
 
 def test_a_piece_is_the_canvas_around_its_ink(canvas):
     piece, whole = _piece(canvas), _whole(canvas)
-    np.testing.assert_array_equal(render._cut(piece, (0, SHAPE[0], 0, SHAPE[1])), whole)
+    np.testing.assert_array_equal(pieces.cut(piece, (0, SHAPE[0], 0, SHAPE[1])), whole)
     y0, y1, x0, x1 = piece.box
     outside = whole.copy()
     outside[y0:y1, x0:x1] = 0
     assert not outside.any()
     assert y1 - y0 < SHAPE[0] // 2 and x1 - x0 < SHAPE[1] // 2  # and much smaller
-    assert render._ink_box([Image.new("L", (8, 8), 0)]) is None
+    assert pieces.ink_box([Image.new("L", (8, 8), 0)]) is None
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -53,9 +53,9 @@ def test_warping_a_piece_gives_the_whole_canvas_warp(canvas, seed):
         matrix = zoom @ matrix
     piece = _piece(canvas)
     inverse = cv2.invert(np.float64(matrix), flags=cv2.DECOMP_LU)[1]
-    warped = render._warp(piece, inverse, render._reach(piece, matrix, SHAPE))
+    warped = pieces.warp(piece, inverse, pieces.reach(piece, matrix, SHAPE))
     want = cv2.warpPerspective(_whole(canvas), matrix, SHAPE[::-1], flags=cv2.INTER_LINEAR)
-    got = render._cut(warped, (0, SHAPE[0], 0, SHAPE[1]))
+    got = pieces.cut(warped, (0, SHAPE[0], 0, SHAPE[1]))
     y0, y1, x0, x1 = warped.box
     outside = want.copy()
     outside[y0:y1, x0:x1] = 0
@@ -68,7 +68,7 @@ def test_warping_a_piece_gives_the_whole_canvas_warp(canvas, seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_bending_a_piece_gives_the_whole_canvas_bend(canvas, seed):
     piece = _piece(canvas)
-    got = render._bend([piece], BOX, np.random.default_rng(seed), SHAPE)[0]
+    got = pieces.bend([piece], BOX, np.random.default_rng(seed), SHAPE)[0]
     # the whole-canvas bend, written out: column x moves by depth * (t^2 - 0.5)
     rng = np.random.default_rng(seed)
     depth = rng.uniform(-0.35, 0.35) * (BOX[3] - BOX[1])
@@ -77,4 +77,4 @@ def test_bending_a_piece_gives_the_whole_canvas_bend(canvas, seed):
     map_y = np.arange(SHAPE[0], dtype=np.float32)[:, None] + (depth * (t * t - 0.5))[None, :]
     want = cv2.remap(_whole(canvas), np.broadcast_to(xs, SHAPE).copy(), map_y.astype(np.float32),
                      cv2.INTER_LINEAR, borderValue=0)
-    np.testing.assert_array_equal(render._cut(got, (0, SHAPE[0], 0, SHAPE[1])), want)
+    np.testing.assert_array_equal(pieces.cut(got, (0, SHAPE[0], 0, SHAPE[1])), want)
