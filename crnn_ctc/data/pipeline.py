@@ -102,9 +102,8 @@ def _augment_seed(seed: int, input_context, index):
 
 
 def _batches(data_dir: str, split: str, image_size: tuple[int, int], training: bool,
-             batch_size: int, augment: bool, seed: int, shuffle_buffer: int,
-             input_context) -> tf.data.Dataset:
-    """Parsed batches of one folder's ``split``, before the per-batch finish."""
+             batch_size: int, seed: int, shuffle_buffer: int, input_context) -> tf.data.Dataset:
+    """Parsed batches of one folder's ``split``, before the per-batch finish (augmentation)."""
     ds = _files_dataset(shard_files(data_dir, split), training, seed, input_context)
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
@@ -144,7 +143,7 @@ def build_dataset(
 ) -> tf.data.Dataset:
     """Batches of ``split`` records of ``image_size`` (height, width: the records' size);
     ``batch_size`` is per input pipeline (per worker)."""
-    return _finished(_batches(data_dir, split, image_size, training, batch_size, augment, seed,
+    return _finished(_batches(data_dir, split, image_size, training, batch_size, seed,
                               shuffle_buffer, input_context), training and augment, seed,
                      input_context)
 
@@ -184,7 +183,7 @@ def build_mixed_dataset(
     proportion, as --batch_ratio of deep-text-recognition-benchmark). Each folder is read as
     build_dataset reads one (its own shuffle, seed ``seed + i``, its share of the workers'
     records); augmentation runs on the joined batch."""
-    parts = tuple(_batches(d, "train", image_size, True, b, augment, seed + i, shuffle_buffer,
+    parts = tuple(_batches(d, "train", image_size, True, b, seed + i, shuffle_buffer,
                            input_context)
                   for i, (d, b) in enumerate(zip(data_dirs, batch_sizes, strict=True)))
     if len(parts) == 1:
