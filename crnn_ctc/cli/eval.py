@@ -15,6 +15,7 @@ import json
 from absl import app, flags, logging
 
 from crnn_ctc.cli import run_tool
+from crnn_ctc.model.decoder import TALL_RATIO
 
 flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints); default: "
                     "the shipped English model models/crnn_en")
@@ -27,6 +28,9 @@ flags.DEFINE_integer("beam_width", 0, "CTC beam width (0 = greedy)")
 flags.DEFINE_boolean("case_sensitive", False, "compare case-sensitively")
 flags.DEFINE_boolean("alnum_only", True, "ignore everything but ASCII letters and digits")
 flags.DEFINE_integer("batch_size", 64, "images per batch")
+flags.DEFINE_float("tall_ratio", TALL_RATIO, "--anno_file crops taller than this x their width are "
+                   "also read turned 90 degrees each way, as the exported model reads them; 0 = "
+                   "as they are")
 flags.DEFINE_string("output_json", None, "write metrics and every prediction here")
 flags.DEFINE_string("contact_sheet", None, "write a PNG of images with their predictions here "
                     "(--anno_file sets; one file per set when there are several)")
@@ -48,7 +52,7 @@ def main(argv):
         model_dir=model_dir, checkpoint=FLAGS.checkpoint, data_dir=FLAGS.data_dir or "",
         split=FLAGS.split, anno_files=tuple(FLAGS.anno_file), image_dir=FLAGS.image_dir or "",
         beam_width=FLAGS.beam_width, case_sensitive=FLAGS.case_sensitive,
-        alnum_only=FLAGS.alnum_only, batch_size=FLAGS.batch_size,
+        alnum_only=FLAGS.alnum_only, batch_size=FLAGS.batch_size, tall_ratio=FLAGS.tall_ratio,
     )
     try:
         result = report.run(cfg)

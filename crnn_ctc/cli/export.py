@@ -24,6 +24,7 @@ CTC decoding runs outside, in crnn_ctc.portable, without TensorFlow):
 from absl import app, flags, logging
 
 from crnn_ctc.cli import run_tool
+from crnn_ctc.model.decoder import TALL_RATIO
 
 flags.DEFINE_string("model_dir", None, "training folder (config.json + checkpoints)")
 flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path (ckpt-N prefix)")
@@ -37,6 +38,9 @@ flags.DEFINE_integer("max_pixels", 4096 * 4096,
 flags.DEFINE_bool("hard_errors", False, "fail the whole request with INVALID_ARGUMENT when an "
                   "image is bad, instead of answering it with text '', score -inf and its "
                   "reason in the 'error' output (the rest of the batch read)")
+flags.DEFINE_float("tall_ratio", TALL_RATIO, "crops taller than this x their width are also "
+                   "read turned 90 degrees each way; the read with the best score per character "
+                   "is kept. 0 = read every crop as it is")
 flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
                   "into --export_dir, so it is a training folder too: eval and --init_from "
                   "read it (how models/crnn_en is made)")
@@ -59,7 +63,7 @@ FLAGS = flags.FLAGS
 
 
 SAVEDMODEL_ONLY = ("version", "decoder", "beam_width", "top_paths", "max_pixels", "hard_errors",
-                   "with_weights", "precision", "warmup_batch_sizes")
+                   "tall_ratio", "with_weights", "precision", "warmup_batch_sizes")
 PORTABLE_ONLY = ("variants", "calibration_data", "calibration_list", "calibration_images")
 
 
@@ -104,7 +108,7 @@ def main(argv):
 
     try:
         decoder = graph.Decoder(FLAGS.decoder, FLAGS.beam_width, FLAGS.top_paths,
-                                FLAGS.max_pixels, FLAGS.hard_errors)
+                                FLAGS.max_pixels, FLAGS.hard_errors, FLAGS.tall_ratio)
         sizes = tuple(int(s) for s in FLAGS.warmup_batch_sizes)
     except ValueError as err:
         raise app.UsageError(str(err)) from err

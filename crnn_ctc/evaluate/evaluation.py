@@ -19,16 +19,23 @@ import tensorflow as tf
 from crnn_ctc.data import annotations, formats, image_tf
 from crnn_ctc.data.charset import Charset
 from crnn_ctc.evaluate import metrics
-from crnn_ctc.model import decoding
+from crnn_ctc.model import decoding, turns
 
 
 def predict_fn(model, blank_id: int, beam_width: int = 0):
-    """A tf.function: images (B, H, W, 3) -> (best ids (B, N) padded -1, scores (B,))."""
+    """A tf.function: images (B, H, W, 3) -> (best ids (B, N) padded -1, scores (B,)); with
+    ``turned`` (B, 2, H, W, 3) and ``tall`` (B,) tall crops are read turned too
+    (model/turns.py)."""
+
+    def read(images):
+        return decoding.decode(model(images, training=False), blank_id, beam_width=beam_width)
 
     @tf.function(reduce_retracing=True)
-    def predict(images):
-        logits = model(images, training=False)
-        ids, scores = decoding.decode(logits, blank_id, beam_width=beam_width)
+    def predict(images, turned=None, tall=None):
+        if turned is None:
+            ids, scores = read(images)
+        else:
+            ids, scores = turns.read_turned(read, images, turned, tall)
         return ids[:, 0], scores[:, 0]
 
     return predict
@@ -49,7 +56,7 @@ def evaluate(
     for i, batch in enumerate(batches):
         if max_batches and i >= max_batches:
             break
-        ids, scores = predict(batch["image"])
+        ids, scores = predict(batch["image"], batch.get("turned"), batch.get("tall"))
         texts = decoding.ids_to_text(ids, charset)
         labels = [t.decode("utf-8") for t in np.asarray(batch["text"]).tolist()]
         right = scorer.update(texts, labels)
@@ -84,24 +91,34 @@ def read_image_list(image_dir: str, anno_file: str) -> tuple[list[tuple[str, str
 
 def image_batches(
     entries: list[tuple[str, str]], height: int, width: int, batch_size: int,
-    problems: list[str] | None = None,
+    problems: list[str] | None = None, tall_ratio: float = 0.0,
 ) -> Iterator[dict]:
     """Decodes and resizes image files with the serving rule (image_tf.decode_image_tf and
     resize_tf), one compiled call per image; a file that does not decode is appended to
-    ``problems`` with the reason and skipped, and the rest go on."""
+    ``problems`` with the reason and skipped, and the rest go on. ``tall_ratio`` > 0 adds
+    "turned" and "tall" (model/turns.py): crops taller than that x their width are read turned
+    too, as the serving graph reads them."""
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
     def load(data):
-        return image_tf.resize_tf(image_tf.decode_image_tf(data), height, width)
+        image = image_tf.decode_image_tf(data)
+        shape = tf.shape(image)
+        tall = turns.is_tall(shape[0], shape[1], tall_ratio)
+        turned = tf.cond(tall, lambda: turns.turned_views_tf(image, height, width),
+                         lambda: tf.zeros([2, height, width, 3], tf.uint8))
+        return image_tf.resize_tf(image, height, width), turned, tall
 
-    images, labels, paths = [], [], []
+    images, turned, tall, labels, paths = [], [], [], [], []
     for k, (path, label) in enumerate(entries):
         with open(path, "rb") as f:
             data = f.read()
         try:
             if formats.sniff_format(data) is None:
                 raise ValueError("not a JPEG/PNG/BMP/GIF file")
-            images.append(load(tf.constant(data)).numpy())
+            image, views, is_tall = load(tf.constant(data))
+            images.append(image.numpy())
+            turned.append(views.numpy())
+            tall.append(bool(is_tall))
         except (ValueError, tf.errors.InvalidArgumentError) as err:
             if problems is None:
                 raise
@@ -110,7 +127,11 @@ def image_batches(
             labels.append(label)
             paths.append(path)
         if images and (len(images) == batch_size or k == len(entries) - 1):
-            batch = image_tf.to_model_input(np.stack(images))
-            yield {"image": batch, "text": np.array([t.encode() for t in labels], object),
-                   "path": np.array([p.encode() for p in paths], object)}
-            images, labels, paths = [], [], []
+            batch = {"image": image_tf.to_model_input(np.stack(images)),
+                     "text": np.array([t.encode() for t in labels], object),
+                     "path": np.array([p.encode() for p in paths], object)}
+            if tall_ratio:
+                batch["turned"] = image_tf.to_model_input(np.stack(turned))
+                batch["tall"] = np.array(tall)
+            yield batch
+            images, turned, tall, labels, paths = [], [], [], [], []

@@ -16,6 +16,7 @@ from absl import logging
 from crnn_ctc.data import dataset_info, pipeline
 from crnn_ctc.evaluate import contact_sheet, evaluation
 from crnn_ctc.model import trained
+from crnn_ctc.model.decoder import TALL_RATIO
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,10 @@ class EvalConfig:
     case_sensitive: bool = False
     alnum_only: bool = True
     batch_size: int = 64
+    # Image-folder sets: crops taller than this x their width are read turned too, as the
+    # exported model reads them (model/turns.py); 0 = as they are. TFRecords hold resized
+    # images, so their crops are read as they are.
+    tall_ratio: float = TALL_RATIO
 
 
 def _set_name(anno_file: str) -> str:
@@ -62,12 +67,13 @@ def run(cfg: EvalConfig) -> dict:
         image_dir = cfg.image_dir or os.path.dirname(os.path.abspath(anno))
         entries, problems = evaluation.read_image_list(image_dir, anno)
         batches = evaluation.image_batches(entries, mcfg.image_height, mcfg.image_width,
-                                         cfg.batch_size, problems)
+                                         cfg.batch_size, problems, cfg.tall_ratio)
         sets[_set_name(anno)] = _timed(model, batches, charset, cfg, protocol, problems)
     for name, result in sets.items():
         for problem in result["problems"]:
             logging.warning("%s: skipped %s", name, problem)
-    return {"checkpoint": path, "protocol": {**protocol, "beam_width": cfg.beam_width},
+    return {"checkpoint": path, "protocol": {**protocol, "beam_width": cfg.beam_width,
+                                             "tall_ratio": cfg.tall_ratio},
             "sets": sets, "total": _micro_average([s["metrics"] for s in sets.values()])}
 
 

@@ -34,7 +34,9 @@ class SpatialTransformer(keras.layers.Layer):
         theta = images
         for layer in self.loc:
             theta = layer(theta)
-        return affine_sample(images, tf.reshape(theta, (-1, 2, 3)))
+        # The localization layers follow the global policy (bfloat16 / float16 under mixed
+        # precision); the sampling coordinates are float32.
+        return affine_sample(images, tf.reshape(tf.cast(theta, images.dtype), (-1, 2, 3)))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -18,7 +18,7 @@ import numpy as np
 
 from crnn_ctc.data import image_np
 from crnn_ctc.data.charset import Charset
-from crnn_ctc.model.decoder import Decoder
+from crnn_ctc.model.decoder import TURNS, Decoder, best_turn
 from crnn_ctc.portable import ctc
 from crnn_ctc.portable.predictions import (
     BaseRecognizer,
@@ -44,8 +44,9 @@ class PortableRecognizer(BaseRecognizer):
         """``decoder``: beam 10 by default, the SavedModel export's default."""
         return cls(PortableModel.load(path, num_threads), decoder)
 
-    def _image(self, item) -> np.ndarray | str:
-        """An item -> its (H, W, 3) uint8 model input, or why it has none."""
+    def _image(self, item) -> list[np.ndarray] | str:
+        """An item -> its (H, W, 3) uint8 model input (and, for a tall crop, the input of the
+        crop turned counter-clockwise and clockwise: model/turns.py), or why it has none."""
         if isinstance(item, np.ndarray):
             problem = array_problem(item)
             rgb = None if problem else image_np.rgb_from_array(item)
@@ -60,11 +61,15 @@ class PortableRecognizer(BaseRecognizer):
         if rgb is None:
             return problem
         h, w = self.model.contract.image_size
-        return image_np.resize(rgb, h, w)
+        ratio = self.decoder.tall_ratio
+        if ratio and rgb.shape[0] > ratio * rgb.shape[1]:
+            views = [np.ascontiguousarray(np.rot90(rgb, k)) for k in (0, *TURNS)]
+            return [image_np.resize(view, h, w) for view in views]
+        return [image_np.resize(rgb, h, w)]
 
     def _recognize_chunk(self, items: list) -> list[Prediction]:
         images = [self._image(item) for item in items]
-        good = [im for im in images if not isinstance(im, str)]
+        good = [view for im in images if not isinstance(im, str) for view in im]
         paths = iter(ctc.decode(self.model.probabilities(np.stack(good)),
                                 self.model.contract.blank_id, self.decoder) if good else [])
         out = []
@@ -72,7 +77,9 @@ class PortableRecognizer(BaseRecognizer):
             if isinstance(im, str):
                 out.append(failed(im))
                 continue
-            best = [(self.charset.decode(ids), score) for ids, score in next(paths)]
+            reads = [next(paths) for _ in im]  # as it is, then any turned views
+            chosen = reads[best_turn([(len(r[0][0]), r[0][1]) for r in reads])]
+            best = [(self.charset.decode(ids), score) for ids, score in chosen]
             out.append(Prediction(best[0][0], best[0][1],
                                   tuple(best) if self.decoder.top_paths > 1 else ()))
         return out

@@ -14,7 +14,8 @@ Signatures (no sparse outputs, names fit TF Serving's REST rules: the input is s
                    -inf (Decoder(hard_errors=True): INVALID_ARGUMENT for the whole request)
 Images are checked (format, header size <= max_pixels), decoded and resized inside the graph
 by data/image_tf.py, the code the converter's pixels are tested against; ids map to text
-through a table read from the charset file (the SavedModel asset assets/charset.txt).
+through a table read from the charset file (the SavedModel asset assets/charset.txt). A crop
+taller than Decoder.tall_ratio x its width is also read turned both ways (model/turns.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tensorflow as tf
 
 from crnn_ctc.data import image_tf
 from crnn_ctc.data.charset import Charset
-from crnn_ctc.model import decoding
+from crnn_ctc.model import decoding, turns
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.decoder import Decoder
 from crnn_ctc.model.inference import InferenceCrnn
@@ -66,8 +67,23 @@ class CrnnServing(tf.Module):
             "predict_images": self.predict_images.get_concrete_function(),
         }
 
-    def _decode_one(self, data):  # scalar string -> (H, W, 3) uint8; raises on corrupt data
-        return image_tf.resize_tf(image_tf.decode_image_tf(data), self._height, self._width)
+    def _decode_one(self, data):
+        """Scalar string -> (H, W, 3) uint8, its turned views (2, H, W, 3) (zeros unless the
+        crop is tall) and whether it is tall; raises on corrupt data."""
+        return self._views(image_tf.decode_image_tf(data))
+
+    def _views(self, image):
+        """A decoded (h, w, 3) image (or a batch of one size) -> resized, turned, tall."""
+        size = (self._height, self._width)
+        shape = tf.shape(image)
+        tall = turns.is_tall(shape[-3], shape[-2], self._decoder.tall_ratio)
+        if self._decoder.tall_ratio == 0:  # nothing to turn: no turned views in the graph
+            turned = tf.zeros([0], tf.uint8)
+        else:
+            lead = shape[:-3]
+            turned = tf.cond(tf.reduce_any(tall), lambda: turns.turned_views_tf(image, *size),
+                             lambda: tf.zeros(tf.concat([lead, [2, *size, 3]], 0), tf.uint8))
+        return image_tf.resize_tf(image, *size), turned, tall
 
     def _load(self, image_bytes):
         """(B,) encoded -> images (B, H, W, 3) uint8 and errors (B,) string ("" = read).
@@ -78,36 +94,40 @@ class CrnnServing(tf.Module):
         shape = [self._height, self._width, 3]
         max_pixels = self._decoder.max_pixels
 
+        turned_shape = [2, *shape] if self._decoder.tall_ratio else [0]
+        blank = (tf.zeros(shape, tf.uint8), tf.zeros(turned_shape, tf.uint8), tf.constant(False))
+
         def load(i, data):
             problem = image_tf.image_problem_tf(data, max_pixels, image_tf.jpeg_size_fast)
-            image = tf.cond(tf.equal(problem, ""), lambda: self._decode_one(data),
-                            lambda: tf.zeros(shape, tf.uint8))  # fmt: skip
-            return i, image, problem
+            image, turned, tall = tf.cond(tf.equal(problem, ""), lambda: self._decode_one(data),
+                                          lambda: blank)  # fmt: skip
+            return i, image, turned, tall, problem
 
         n = tf.shape(image_bytes, out_type=tf.int64)[0]
         ds = tf.data.Dataset.from_tensor_slices((tf.range(n), image_bytes))
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
         # One batch of every image that loaded (plus a marker row, so it is never empty).
-        none = (tf.constant(-1, tf.int64), tf.zeros(shape, tf.uint8), tf.constant(""))
+        none = (tf.constant(-1, tf.int64), *blank, tf.constant(""))
         ds = ds.ignore_errors().concatenate(tf.data.Dataset.from_tensors(none))
-        got, images, problems = ds.batch(n + 1).get_single_element()
+        got, images, turned, tall, problems = ds.batch(n + 1).get_single_element()
         # where[i]: the row of image i in the batch + 1; 0 = it raised while decoding.
         where = tf.scatter_nd(tf.maximum(got, 0)[:, None], tf.range(1, tf.size(got) + 1) *
                               tf.cast(got >= 0, tf.int32), [n])  # fmt: skip
         rows = tf.maximum(where - 1, 0)
         errors = tf.where(where > 0, tf.gather(problems, rows),
                           "corrupt image: the data cannot be decoded")
-        return tf.gather(images, rows), errors
+        tall = tf.gather(tall, rows) & (where > 0)
+        return (tf.gather(images, rows), tf.gather(turned, rows), tall), errors
 
     def _serve_bytes(self, image_bytes):
         image_bytes = _non_empty(image_bytes, "image_bytes")
-        images, errors = self._load(image_bytes)
+        views, errors = self._load(image_bytes)
         if self._decoder.hard_errors:  # the whole request fails on the first bad image
             first = tf.boolean_mask(errors, tf.not_equal(errors, ""))
             check = tf.debugging.Assert(tf.equal(tf.size(first), 0), [first[:1]])
             with tf.control_dependencies([check]):
-                images = tf.identity(images)
-        out = self._recognize(images)
+                views = (tf.identity(views[0]), *views[1:])
+        out = self._recognize(*views)
         ok = tf.equal(errors, "")
         out["text"] = tf.where(ok, out["text"], "")
         out["score"] = tf.where(ok, out["score"], float("-inf"))
@@ -119,12 +139,20 @@ class CrnnServing(tf.Module):
 
     def _predict_images(self, images):
         images = image_tf.check_pixels_tf(_non_empty(images, "images"), self._decoder.max_pixels)
-        return self._recognize(image_tf.resize_tf(images, self._height, self._width))
+        resized, turned, tall = self._views(images)
+        return self._recognize(resized, turned, tf.fill(tf.shape(resized)[:1], tall))
 
-    def _recognize(self, images):
-        logits = self.net(image_tf.to_model_input(images))  # (B, T, C)
+    def _recognize(self, images, turned, tall):
         d = self._decoder
-        ids, scores = decoding.decode(logits, self._blank_id, d.width, d.top_paths)  # (B, K, T)
+
+        def read(batch):
+            logits = self.net(image_tf.to_model_input(batch))  # (N, T, C)
+            return decoding.decode(logits, self._blank_id, d.width, d.top_paths)  # (N, K, T)
+
+        if d.tall_ratio:
+            ids, scores = turns.read_turned(read, images, turned, tall)
+        else:
+            ids, scores = read(images)
         flat = tf.reshape(ids, [-1, tf.shape(ids)[2]])  # (B * K, T): one path per row
         texts = tf.reshape(decoding.ids_to_text_tf(flat, self.symbols), [-1, d.top_paths])
         out = {"text": texts[:, 0], "score": scores[:, 0]}

@@ -82,7 +82,8 @@ class Recognizer(BaseRecognizer):
         loaded = tf.saved_model.load(path)
         fn = loaded.signatures["serving_default"]
         meta = read_metadata(path)
-        decoder = Decoder(**meta["decoder"]) if "decoder" in meta else None
+        # Exports older than Decoder.tall_ratio read every crop as it is.
+        decoder = Decoder(**{"tall_ratio": 0.0, **meta["decoder"]}) if "decoder" in meta else None
         rec = cls(lambda data: fn(**{payloads.INPUT_BYTES: data}), f"SavedModel {path}", decoder)
         rec._keep = loaded  # the functions need their module alive
         return rec

@@ -21,6 +21,7 @@ model_dir/
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -53,6 +54,22 @@ def total_steps(cfg: config_lib.Config, train_records: int, per_step: int = 0) -
     return cfg.max_train_steps
 
 
+def _restores_policy(fn):
+    """The dtype policy is the run's: set for its model (set_precision), put back when the run
+    ends, so a model built after train() in the same process (an export) is not mixed."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        previous = keras.mixed_precision.global_policy()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+
+    return wrapper
+
+
+@_restores_policy
 def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozenset(),
           init_from: str = "", val_data_dir: str = "") -> dict:
     """Trains (or resumes) until ``total_steps``; returns the last validation metrics.

@@ -133,9 +133,9 @@ def test_beam_search_reads_what_the_saved_model_reads(exported):
 
     files = _test_data_files()
     saved = Recognizer.load(os.path.join(MODEL, "1"))  # exported with beam 10
-    assert saved.decoder == Decoder("beam", 10)
+    assert saved.decoder == Decoder("beam", 10, tall_ratio=0)  # exported before tall_ratio
     want = saved.recognize(files)
-    got = PortableRecognizer.load(exported["onnx", "fp32"]).recognize(files)  # beam 10 default
+    got = PortableRecognizer.load(exported["onnx", "fp32"], saved.decoder).recognize(files)
     assert [p.text for p in got] == [p.text for p in want]
     np.testing.assert_allclose([p.score for p in got], [p.score for p in want], atol=1e-3)
     # the Python Recognizer and the inference tool take the files too

@@ -109,7 +109,8 @@ def test_export_writes_versions_atomically_with_assets(exported, trained32):
         assert f.read().split("\n")[:-1] == list(charset.symbols)
     meta = export.read_metadata(v2)
     assert meta["decoder"] == {"kind": "beam", "beam_width": 10, "top_paths": 3,
-                               "max_pixels": 4000, "hard_errors": False}  # fmt: skip
+                               "max_pixels": 4000, "hard_errors": False,
+                               "tall_ratio": 1.25}  # fmt: skip
     assert meta["checkpoint"].startswith(os.path.join(trained32.run, "ckpt"))
     with pytest.raises(FileExistsError, match="choose another --version"):
         export.export(export.ExportConfig(trained32.run, base, version=2))

@@ -107,3 +107,27 @@ def test_a_forced_policy_is_used_and_logits_loss_and_slots_stay_float32(
     else:
         pytest.fail("20 steps did not update the optimizer's slots")
     assert all(v.dtype == "float32" for v in slots)
+
+
+def test_the_stn_runs_under_mixed_precision(restore_policy):
+    """Its localization layers follow the policy; the sampler gets float32 coordinates (it
+    failed on a bfloat16 theta)."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    cfg = config.override(presets.small(), {"stn": True})
+    model = crnn.build_crnn(cfg, num_classes=5)
+    x = tf.random.stateless_uniform((2, 32, 100, 3), seed=(3, 4), minval=-1, maxval=1)
+    out = model.get_layer("stn")(x)
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy(), x.numpy(), atol=1e-5)  # identity at the start
+    assert model(x).dtype == tf.float32
+
+
+def test_training_puts_the_policy_back(words32, tmp_path, restore_policy):
+    """A run's policy is its own: a model built after train() in the same process is float32."""
+    cfg = config.override(presets.small(), {
+        "mixed_precision": "bf16", "batch_size": 8, "max_train_steps": 2, "warmup_steps": 1,
+        "eval_every": 1000, "save_every": 1000, "log_every": 1, "shuffle_buffer": 8,
+        "filters": (8, 8, 8, 8, 8, 8, 8), "rnn_units": 8})  # fmt: skip
+    loop.train(cfg, words32, str(tmp_path / "run"))
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert crnn.build_crnn(cfg, num_classes=5).get_layer("conv3").compute_dtype == "float32"

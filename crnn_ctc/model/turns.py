@@ -1,0 +1,60 @@
+"""Tall crops read turned: a crop taller than ``Decoder.tall_ratio`` x its width is read as it
+is and turned 90 degrees each way, and the read with the best score per character is kept.
+
+A detector's crop of a word written top to bottom, or of a sign photographed on its side, is
+taller than wide; resized to the model's 32 x 100 as it is, its letters are squashed beyond
+reading. A rotated read replaces the read as it is only when it spells something and its score
+(the log-probability of the text) per character is higher, so a tall crop of one upright letter
+("I", "1") keeps its own read unless a turned one is more certain.
+
+    ids, scores = read_turned(read, images, turned, tall)   # in-graph (serving, eval)
+    best = pick(candidates)                                  # the same rule in Python (portable)
+
+``read(images)`` -> (ids (N, K, T) padded with -1, scores (N, K)); ``images`` (B, H, W, 3),
+``turned`` (B, 2, H, W, 3) (the crop turned counter-clockwise, then clockwise, resized alike),
+``tall`` (B,) bool. Only the tall crops' turned views are read: one call of ``read`` on B + 2 x
+(tall crops) images.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from crnn_ctc.data import image_tf
+from crnn_ctc.model.decoder import TURNS
+
+
+def is_tall(height, width, ratio: float):
+    """True where a crop of ``height`` x ``width`` is read turned too (ratio 0: never)."""
+    return (ratio > 0) & (tf.cast(height, tf.float32) > ratio * tf.cast(width, tf.float32))
+
+
+def turned_views_tf(image, height: int, width: int):
+    """(h, w, 3) uint8 -> (2, height, width, 3) uint8: turned each way, resized by the serving
+    rule. A batch (B, h, w, 3) gives (B, 2, height, width, 3)."""
+    views = [image_tf.resize_tf(tf.image.rot90(image, k), height, width) for k in TURNS]
+    return tf.stack(views, axis=-4)
+
+
+def per_character(scores, lengths, empty):
+    """Scores (log-probability) per character; an empty read gets ``empty``."""
+    lengths = tf.cast(lengths, scores.dtype)
+    return tf.where(lengths > 0, scores / tf.maximum(lengths, 1.0), empty)
+
+
+def read_turned(read, images, turned, tall):
+    """``read`` on the images and the tall ones' turned views -> each crop's best (ids, scores)
+    (B, K, T), (B, K): all K paths come from the view whose best path wins."""
+    batch = tf.shape(images)[0]
+    rows = tf.cast(tf.where(tall)[:, 0], tf.int32)  # (M,) the tall crops
+    extra = tf.reshape(tf.gather(turned, rows), tf.concat([[-1], tf.shape(images)[1:]], 0))
+    ids, scores = read(tf.concat([images, tf.cast(extra, images.dtype)], 0))
+    lengths = tf.reduce_sum(tf.cast(ids[:, 0] >= 0, tf.int32), axis=1)  # (B + 2M,)
+    # As it is: its own score per character (an empty read too); turned: -inf when empty.
+    own = per_character(scores[:batch, 0], lengths[:batch], scores[:batch, 0])
+    other = tf.reshape(per_character(scores[batch:, 0], lengths[batch:], float("-inf")), [-1, 2])
+    candidates = tf.concat([tf.gather(own, rows)[:, None], other], 1)  # (M, 3)
+    choice = tf.argmax(candidates, axis=1, output_type=tf.int32)  # ties: as it is
+    source = tf.where(choice == 0, rows, batch + 2 * tf.range(tf.size(rows)) + choice - 1)
+    pick = tf.tensor_scatter_nd_update(tf.range(batch), rows[:, None], source)
+    return tf.gather(ids, pick), tf.gather(scores, pick)
