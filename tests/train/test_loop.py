@@ -120,7 +120,8 @@ def test_eval_tool_scores_folders_and_reports_bad_files(split_data, tmp_path):
     problems = "\n".join(bench["problems"])
     assert "broken.jpg: cannot decode" in problems and "no such image" in problems
     assert "line 8 '/abs/x.jpg': absolute_path" in problems
-    assert report["protocol"] == {"case_sensitive": False, "alnum_only": True, "beam_width": 4}
+    assert report["protocol"] == {"case_sensitive": False, "alnum_only": True, "beam_width": 4,
+                                  "tall_ratio": 1.25}
     assert "validation" in res.stdout and "total (micro)" in res.stdout
     assert report["total"]["count"] == 5 + report["sets"]["validation"]["metrics"]["count"]
 
