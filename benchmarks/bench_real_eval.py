@@ -66,9 +66,9 @@ def accuracy(model_dir: str, root: str, beam_width: int, sheet: str, tall_ratio:
 def speed(model_dir: str, root: str, count: int, repeats: int) -> dict:
     import tensorflow as tf  # noqa: PLC0415
 
-    from crnn_ctc.serve import recognizer  # noqa: PLC0415
+    from crnn_ctc.serve import versions  # noqa: PLC0415
 
-    kind, path = recognizer.resolve(model_dir)
+    kind, path = versions.resolve(model_dir)
     if kind == "checkpoint":
         return {"skipped": f"{model_dir} has no exported SavedModel"}
     serve = tf.saved_model.load(path).signatures["serving_default"]

@@ -132,8 +132,8 @@ def test_beam_search_reads_what_the_saved_model_reads(exported):
     from crnn_ctc.serve.recognizer import Recognizer
 
     files = _test_data_files()
-    saved = Recognizer.load(os.path.join(MODEL, "1"))  # exported with beam 10
-    assert saved.decoder == Decoder("beam", 10, tall_ratio=0)  # exported before tall_ratio
+    saved = Recognizer.load(os.path.join(MODEL, "2"))  # exported with beam 10
+    assert saved.decoder == Decoder("beam", 10)
     want = saved.recognize(files)
     got = PortableRecognizer.load(exported["onnx", "fp32"], saved.decoder).recognize(files)
     assert [p.text for p in got] == [p.text for p in want]

@@ -27,8 +27,8 @@ def _labels() -> dict:
 
 
 def test_shipped_model_is_complete_and_git_sized():
-    for rel in ("1/saved_model.pb", "1/assets/charset.txt", "config.json", "best/checkpoint",
-                "README.md"):
+    for rel in ("2/saved_model.pb", "2/assets/charset.txt", "config.json", "best/checkpoint",
+                "README.md", "recipe.sh", "recipe.json", "v1/config.json", "v1/best/checkpoint"):
         assert os.path.isfile(os.path.join(MODEL, rel)), rel
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(MODEL) for f in fs)
     assert size <= 50 * 2**20, size
@@ -42,7 +42,7 @@ def test_inference_reads_test_data_with_the_shipped_model_by_default(tmp_path):
     proc = run_tool("inference_crnn_ctc.py", "--image_dir", os.path.join(TEST_DATA, "images"),
                     "--output_file", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert os.path.join("models", "crnn_en", "1") in proc.stderr  # "reading N images with ..."
+    assert os.path.join("models", "crnn_en", "2") in proc.stderr  # "reading N images with ..."
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     labels = _labels()
     assert len(rows) == len(labels)
@@ -68,3 +68,15 @@ def test_a_missing_shipped_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained.resources, "model_dirs", lambda name: (str(tmp_path / "gone"),))
     with pytest.raises(FileNotFoundError, match="shipped model crnn_en is not installed .*gone"):
         pretrained.model_dir(None)
+
+
+def test_both_versions_load_with_the_decoder_they_were_exported_with():
+    """TF Serving serves the highest version (2); version 1 stays for clients pinned to it and
+    reads every crop as it is (it was exported before Decoder.tall_ratio)."""
+    from crnn_ctc.model.decoder import Decoder
+    from crnn_ctc.serve.recognizer import Recognizer
+
+    latest = Recognizer.load(MODEL)
+    assert os.path.join(MODEL, "2") in latest.source
+    assert latest.decoder == Decoder("beam", 10)
+    assert Recognizer.load(os.path.join(MODEL, "1")).decoder == Decoder("beam", 10, tall_ratio=0)
