@@ -34,6 +34,21 @@ def word_image(text: str, size=(120, 40), mode="RGB", fmt="JPEG", font_size=None
     return buf.getvalue()
 
 
+def gif_frames(size=(60, 20), frames=1) -> bytes:
+    """A GIF of ``frames`` frames that differ by one pixel each (so none is dropped): a small
+    file that a full decode expands to frames x width x height x 3 bytes."""
+    base = Image.new("P", size, 0)
+    base.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    images = []
+    for i in range(frames):
+        im = base.copy()
+        im.putpixel((i % size[0], (i // size[0]) % size[1]), 1)
+        images.append(im)
+    buf = io.BytesIO()
+    images[0].save(buf, "GIF", save_all=frames > 1, append_images=images[1:], duration=10)
+    return buf.getvalue()
+
+
 def write_file(path, data: bytes) -> None:
     os.makedirs(os.path.dirname(str(path)), exist_ok=True)
     with open(path, "wb") as f:

@@ -17,6 +17,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 
 # Word crops are small; anything above this is a mistake or a decompression bomb.
 DEFAULT_MAX_PIXELS = 4096 * 4096
+# A GIF's blocks are walked (image_header.py, image_tf.py) to count its frames and their sizes;
+# a walk longer than this is refused (a word crop's GIF has a few hundred data sub-blocks; this
+# many is about 4 MB of 255-byte sub-blocks; the walk then takes ~0.2 s, about what the
+# largest allowed JPEG takes to decode).
+MAX_GIF_BLOCKS = 16384
 
 # Reason codes of an image that cannot be used (skipped.tsv, inference problems).
 NOT_AN_IMAGE = "not_an_image"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from crnn_ctc.data.formats import DEFAULT_MAX_PIXELS
+from crnn_ctc.data.formats import DEFAULT_MAX_PIXELS, MAX_GIF_BLOCKS
+from crnn_ctc.data.image_header import JPEG_SOF
 
 
 def _le(b, i, n):  # little-endian unsigned integer of n bytes at offset i of int64 bytes b
@@ -39,7 +40,7 @@ def _jpeg_size(image_bytes):
     def step(i, w, h, done):
         marker = byte(i + 1)
         sof = tf.logical_and(tf.equal(byte(i), 0xFF),
-                             tf.reduce_any(tf.equal(marker, tf.constant(_SOF, tf.int64))))
+                             tf.reduce_any(tf.equal(marker, tf.constant(JPEG_SOF, tf.int64))))
         w = tf.where(sof, be16(i + 7), w)
         h = tf.where(sof, be16(i + 5), h)
         bad = tf.not_equal(byte(i), 0xFF)  # not on a marker: the walk is lost, stop
@@ -49,9 +50,6 @@ def _jpeg_size(image_bytes):
     _, w, h, _ = tf.while_loop(searching, step, (tf.constant(2, tf.int64), zero, zero,
                                                  tf.constant(False)))  # fmt: skip
     return w, h
-
-
-_SOF = [0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF]
 
 
 def jpeg_size_fast(image_bytes):
@@ -92,28 +90,87 @@ def image_problem_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS, jpeg_siz
         default=lambda: (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
         exclusive=False,
     )
-    # A GIF decodes every frame (TensorFlow has no first-frame decoder), so a small file of
-    # thousands of frames would allocate frames x width x height. Every frame starts with an
-    # image separator byte (0x2C), so their count bounds the frames before anything is decoded
-    # (it can over-count: a big single-frame GIF may be refused; send it as PNG).
-    frames = tf.where(is_gif, _gif_frame_bound(image_bytes), tf.constant(1, tf.int64))
-    too_large = tf.strings.format(
-        "image too large: {}x{} pixels x up to {} frames, the limit is {} pixels",
-        (width, height, frames, max_pixels),
-    )
+    # A GIF decodes every frame (TensorFlow has no first-frame decoder), each at its own size,
+    # into frames x screen pixels: the walk over its blocks counts the frames and finds any
+    # that does not fit the screen (image_header.py has the rule), before anything is decoded.
+    frames, misfit, too_long = tf.cond(
+        is_gif, lambda: _gif_walk(image_bytes, width, height, max_pixels),
+        lambda: (tf.constant(1, tf.int64), tf.constant(""), tf.constant(False)))
+    gif_frames = tf.where(is_gif & (frames > 1), _join(" x at least ", frames, " frames"), "")
+    too_large = _join("image too large: ", width, "x", height, " pixels", gif_frames,
+                      f", the limit is {max_pixels} pixels")
     known = is_jpeg | is_png | is_gif | is_bmp
     return tf.case(
         [
             (tf.equal(tf.strings.length(image_bytes), 0), lambda: tf.constant("empty: 0 bytes")),
             (tf.logical_not(known),
              lambda: tf.constant("not an image: not a JPEG, PNG, GIF or BMP file")),
+            (too_long, lambda: tf.constant(
+                f"image too large: GIF of more than {MAX_GIF_BLOCKS} blocks")),
             (tf.equal(width * height, 0),
              lambda: tf.constant("corrupt image: no image size in the header")),
+            (tf.not_equal(misfit, ""), lambda: tf.strings.join(["corrupt image: ", misfit])),
             (width * height * frames > max_pixels, lambda: too_large),
         ],
         default=lambda: tf.constant(""),
         exclusive=False,
     )
+
+
+def _gif_walk(image_bytes, screen_w, screen_h, max_pixels):
+    """A GIF's blocks walked (image_header.gif_frames, in-graph) -> (frames, the first frame
+    that does not fit the screen described or "", whether the walk was cut at MAX_GIF_BLOCKS).
+    The walk stops early once the frames exceed ``max_pixels`` or one does not fit."""
+    data = tf.cast(tf.io.decode_raw(tf.strings.join([image_bytes, b"\0" * 16]), tf.uint8),
+                   tf.int64)  # zero-padded: a descriptor cut short reads zeros
+    n = tf.cast(tf.strings.length(image_bytes), tf.int64)
+    screen = screen_w * screen_h
+
+    def le16(i):
+        return data[i] + 256 * data[i + 1]
+
+    def table(flags):  # the size of a colour table announced by a flags byte, 0 if none
+        return tf.where(flags >= 128, 3 * tf.bitwise.left_shift(
+            tf.constant(2, tf.int64), tf.bitwise.bitwise_and(flags, 7)), 0)
+
+    def skip_sub_blocks(i, steps):  # each: its size byte, then that many bytes; 0 ends them
+        def more(i, steps):
+            return (i < n) & (steps < MAX_GIF_BLOCKS) & (data[tf.minimum(i, n)] > 0)
+
+        i, steps = tf.while_loop(more, lambda i, steps: (i + 1 + data[i], steps + 1),
+                                 (i, steps))  # fmt: skip
+        return i + 1, steps + 1
+
+    def going(i, frames, misfit, steps, done):
+        return (~done) & (i < n) & (steps < MAX_GIF_BLOCKS)
+
+    def block(i, frames, misfit, steps, done):
+        # misfit: (frame number, width, height, left, top) of the first misfit, frame 0 = none
+        c = data[i]
+        descriptor = tf.equal(c, 0x2C)
+        left, top, w, h = (le16(i + k) for k in (1, 3, 5, 7))
+        frames = frames + tf.cast(descriptor, tf.int64)
+        bad = descriptor & ((left + w > screen_w) | (top + h > screen_h) | tf.equal(w * h, 0))
+        misfit = tf.where(bad, tf.stack([frames, w, h, left, top]), misfit)
+        # extension: introducer, label; image: descriptor, colour table, LZW code size byte
+        i = tf.where(descriptor, i + 11 + table(data[i + 9]), i + 2)
+        i, steps = skip_sub_blocks(i, steps + 1)
+        done = ~(descriptor | tf.equal(c, 0x21)) | bad | (frames * screen > max_pixels)
+        return i, frames, misfit, steps, done  # done: the trailer, lost, or the verdict is in
+
+    zero = tf.constant(0, tf.int64)
+    i, frames, misfit, steps, done = tf.while_loop(
+        going, block, (13 + table(data[10]), zero, tf.zeros([5], tf.int64), zero,
+                       tf.constant(False)))  # fmt: skip
+    described = _join("GIF frame ", misfit[0], " (", misfit[1], "x", misfit[2], " at ", misfit[3],
+                      ",", misfit[4], ") does not fit its ", screen_w, "x", screen_h, " screen")
+    too_long = (~done) & (steps >= MAX_GIF_BLOCKS) & (i < n)
+    return tf.maximum(frames, 1), tf.where(misfit[0] > 0, described, ""), too_long
+
+
+def _join(*parts):
+    """Strings and integer tensors -> one scalar string (tf.strings.format quotes strings)."""
+    return tf.strings.join([p if isinstance(p, str) else tf.strings.as_string(p) for p in parts])
 
 
 def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
@@ -123,12 +180,6 @@ def check_image_tf(image_bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
     check = tf.debugging.Assert(tf.equal(problem, ""), [problem])
     with tf.control_dependencies([check]):
         return tf.identity(image_bytes)
-
-
-def _gif_frame_bound(image_bytes):
-    """An upper bound on a GIF's frames: its 0x2C bytes after the 13-byte header."""
-    data = tf.io.decode_raw(image_bytes, tf.uint8)[13:]
-    return tf.maximum(tf.reduce_sum(tf.cast(tf.equal(data, 0x2C), tf.int64)), 1)
 
 
 def check_pixels_tf(images, max_pixels: int = DEFAULT_MAX_PIXELS):

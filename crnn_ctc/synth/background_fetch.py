@@ -27,7 +27,8 @@ import tempfile
 import cv2
 import numpy as np
 
-from crnn_ctc.data.formats import IMAGE_EXTENSIONS
+from crnn_ctc.data.formats import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, IMAGE_TOO_LARGE
+from crnn_ctc.data.image_header import header_problem
 
 DEFAULT_PACKAGES = ("mate-backgrounds", "mypaint-data-extras")
 MAX_SIDE = 800
@@ -135,7 +136,12 @@ def take_images(members: dict[str, bytes], package: str, version: str, dest: str
         if words & set(TEXT_WORDS):  # whole words: "texture" and "design" are fine
             left_out.append((where, "its name says it may hold text"))
             continue
-        image = cv2.imdecode(np.frombuffer(members[name], np.uint8), cv2.IMREAD_COLOR)
+        problem = header_problem(members[name], DEFAULT_MAX_PIXELS)  # before any decoding
+        if problem and problem[0] == IMAGE_TOO_LARGE:
+            left_out.append((where, problem[1]))
+            continue
+        image = None if problem else cv2.imdecode(np.frombuffer(members[name], np.uint8),
+                                                  cv2.IMREAD_COLOR)  # fmt: skip
         if image is None:
             left_out.append((where, "cannot decode"))
             continue

@@ -235,7 +235,10 @@ def test_a_bad_image_costs_only_its_own_row(exported, trained32):
         (broken, "corrupt image"),
         # A header promising 10^10 pixels: refused from the header, before any decoding.
         (png_header(100_000, 100_000), "image too large: 100000x100000 pixels"),
-        (big.getvalue(), "image too large: 100x41 pixels x up to 1 frames, the limit is 4000"),
+        (big.getvalue(), "image too large: 100x41 pixels, the limit is 4000"),
+        # A 16 x 16 screen around a 100 x 41 frame: the frame walk refuses it undecoded.
+        (big.getvalue()[:6] + struct.pack("<HH", 16, 16) + big.getvalue()[10:],
+         "corrupt image: GIF frame 1 (100x41 at 0,0) does not fit its 16x16 screen"),
         (image_np.encode(np.zeros((32, 126, 3), np.uint8), "jpeg"), "too large: 126x32"),
     ]
     for data, message in cases:

@@ -59,6 +59,8 @@ def fake_apt(tmp_path):
         "usr/share/backgrounds/nature/Moss.png": _png(300, 400, 2),
         "usr/share/backgrounds/nature/tiny.png": _png(40, 60, 3),
         "usr/share/backgrounds/nature/broken.png": b"not a png",
+        "usr/share/backgrounds/nature/vast.png": _png(20, 20)[:16] + (30000).to_bytes(4, "big") * 2
+        + _png(20, 20)[24:],  # a header announcing 30000 x 30000: never decoded
         "usr/share/backgrounds/nature/Shop-sign.png": _png(300, 300, 4),
         "usr/share/backgrounds/nature/Warm-no-logo.png": _png(300, 300, 5),
         "usr/share/icons/hicolor/app.png": _png(256, 256, 6),
@@ -82,7 +84,7 @@ def fake_apt(tmp_path):
 def test_images_are_taken_scaled_and_recorded(tmp_path, fake_apt):
     dest = tmp_path / "bg"
     summary = background_fetch.fetch(str(dest), ("nature-pics", "nowhere"), download=fake_apt)
-    assert summary == {"images": 3, "packages": ["nature-pics"], "left_out": 4}
+    assert summary == {"images": 3, "packages": ["nature-pics"], "left_out": 5}
     with open(dest / "manifest.tsv", encoding="utf-8") as f:
         rows = [line.rstrip("\n").split("\t") for line in f]
     assert rows[0] == list(background_fetch.MANIFEST_COLUMNS)
@@ -102,6 +104,8 @@ def test_images_are_taken_scaled_and_recorded(tmp_path, fake_apt):
                                                                   "text",
         "nature-pics:usr/share/backgrounds/nature/broken.png": "cannot decode",
         "nature-pics:usr/share/backgrounds/nature/tiny.png": "smaller than 128 px (60x40)",
+        "nature-pics:usr/share/backgrounds/nature/vast.png": "30000x30000 pixels, the limit is "
+                                                             "16777216 pixels",
         "nowhere": "apt-get download nowhere: E: Unable to locate package nowhere",
     }
     # The folder is what --backgrounds_dir reads.
