@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -51,16 +51,18 @@ class BaseRecognizer:
 
     source = ""
 
-    def recognize(self, items: Sequence, batch_size: int = 32,
+    def recognize(self, items: Iterable, batch_size: int = 32,
                   on_error: str = "raise") -> list[Prediction]:  # fmt: skip
-        """Paths, bytes or arrays -> one Prediction each, in order. ``on_error="raise"``: a
+        """Paths, bytes or arrays (any iterable, read once) -> one Prediction each, in order.
+        ``on_error="raise"``: a
         RecognitionError after every item was read, if some could not be; "keep": those come
         back with ``error`` set, text "" and score -inf."""
         if on_error not in ("raise", "keep"):
             raise ValueError(f"on_error must be 'raise' or 'keep', not {on_error!r}")
         if isinstance(items, (str, bytes, np.ndarray)):
             items = [items]  # one item, not a sequence of characters, bytes or rows
-        predictions = [p for chunk in chunks(list(items), batch_size)
+        items = list(items)  # a generator is read once: the labels below need the items again
+        predictions = [p for chunk in chunks(items, batch_size)
                        for p in self._recognize_chunk(chunk)]  # fmt: skip
         if on_error == "raise" and any(p.error for p in predictions):
             raise RecognitionError(predictions, [label(i, x) for i, x in enumerate(items)])

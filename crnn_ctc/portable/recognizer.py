@@ -10,6 +10,9 @@ and CTC decoded in NumPy (portable/ctc.py).
 Items are decoded and resized by data/image_np.py, the rule the converter and the SavedModel
 follow (the SavedModel's TensorFlow decode agrees with it to within one grey level), so the
 texts match the SavedModel's (tests/portable). A bad item gets its reason, as with Recognizer.
+
+Thread-safe: an application may share one PortableRecognizer between threads (a web server's
+workers, say); each LiteRT call runs on an interpreter of its own (runtime.PortableModel).
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ class PortableRecognizer(BaseRecognizer):
         self.source = f"{c.format} {c.variant} {model.path}"
 
     @classmethod
-    def load(cls, path: str, decoder: Decoder | None = None,
-             num_threads: int | None = None) -> PortableRecognizer:  # fmt: skip
-        """``decoder``: beam 10 by default, the SavedModel export's default."""
-        return cls(PortableModel.load(path, num_threads), decoder)
+    def load(cls, path: str, decoder: Decoder | None = None, num_threads: int | None = None,
+             sharing: str = "pool") -> PortableRecognizer:  # fmt: skip
+        """``decoder``: beam 10 by default, the SavedModel export's default. ``sharing``: how
+        threads share a LiteRT file ("pool" of interpreters, or one behind a "lock")."""
+        return cls(PortableModel.load(path, num_threads, sharing), decoder)
 
     def _image(self, item) -> list[np.ndarray] | str:
         """An item -> its (H, W, 3) uint8 model input (and, for a tall crop, the input of the

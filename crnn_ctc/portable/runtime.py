@@ -10,12 +10,18 @@ LiteRT runs through ``ai-edge-litert`` (pip install ai-edge-litert; the older
 process may run on unless ``num_threads`` says otherwise. Quantized inputs and outputs (int8
 files) are converted with the scale and zero point the model file states; a file whose tensors
 differ from its contract is refused.
+
+Thread-safe: one PortableModel may be called from several threads at once. A LiteRT call takes
+an idle interpreter from the model's pool (one more is made when every one is busy); an ONNX
+session is safe to call concurrently as it is.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import queue
+import threading
 
 import numpy as np
 
@@ -57,6 +63,7 @@ def _threads(num_threads: int | None) -> int:
     return num_threads or cores()
 
 
+SHARING = ("pool", "lock")  # how threads share a LiteRT file (_LiteRt)
 _ONNX = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}
 
 
@@ -66,12 +73,28 @@ def _quantization(detail: dict) -> tuple[float, int]:
 
 
 class _LiteRt:
-    def __init__(self, path: str, num_threads: int | None):
-        self._it = litert_interpreter()(model_path=path, num_threads=_threads(num_threads))
-        self._in = self._it.get_input_details()[0]
-        self._out = self._it.get_output_details()[0]
-        self._batch = int(self._in["shape"][0])
-        self._it.allocate_tensors()
+    """A LiteRT Interpreter is not thread-safe (set_tensor / invoke / get_tensor share its
+    buffers). ``sharing="pool"``: a call takes an idle interpreter of the file from a pool, or
+    makes one when all are busy, and puts it back after, so N threads calling at once hold N
+    interpreters (one each; the pool never grows past the most concurrent calls).
+    ``sharing="lock"``: one interpreter, calls take turns. BENCHMARKS.md times both."""
+
+    def __init__(self, path: str, num_threads: int | None, sharing: str = "pool"):
+        if sharing not in SHARING:
+            raise ValueError(f"sharing {sharing!r}: choose one of {SHARING}")
+        self._path, self._num_threads, self.sharing = path, _threads(num_threads), sharing
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        first = self._new()
+        self._in = first[0].get_input_details()[0]
+        self._out = first[0].get_output_details()[0]
+        self._idle.put(first)
+        self.interpreters = 1
+
+    def _new(self) -> list:
+        it = litert_interpreter()(model_path=self._path, num_threads=self._num_threads)
+        it.allocate_tensors()
+        return [it, int(it.get_input_details()[0]["shape"][0])]  # the interpreter, its batch
 
     def describe(self) -> dict:
         """What the file says of its input and output (shapes without the batch)."""
@@ -83,13 +106,33 @@ class _LiteRt:
                 "output_quantization": _quantization(self._out)}
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[0] != self._batch:  # the file holds batch 1; other sizes are one resize away
-            self._it.resize_tensor_input(self._in["index"], list(x.shape))
-            self._it.allocate_tensors()
-            self._batch = x.shape[0]
-        self._it.set_tensor(self._in["index"], x)
-        self._it.invoke()
-        return self._it.get_tensor(self._out["index"])
+        if self.sharing == "lock":
+            with self._lock:
+                state = self._idle.get()
+                try:
+                    return self._invoke(state, x)
+                finally:
+                    self._idle.put(state)
+        try:
+            state = self._idle.get_nowait()
+        except queue.Empty:  # every interpreter is busy in another thread
+            state = self._new()
+            with self._lock:
+                self.interpreters += 1
+        try:
+            return self._invoke(state, x)
+        finally:
+            self._idle.put(state)
+
+    def _invoke(self, state: list, x: np.ndarray) -> np.ndarray:
+        it, batch = state
+        if x.shape[0] != batch:  # the file holds batch 1; other sizes are one resize away
+            it.resize_tensor_input(self._in["index"], list(x.shape))
+            it.allocate_tensors()
+            state[1] = x.shape[0]
+        it.set_tensor(self._in["index"], x)
+        it.invoke()
+        return it.get_tensor(self._out["index"])  # a copy: the next invoke cannot change it
 
 
 class _Onnx:
@@ -114,10 +157,13 @@ class _Onnx:
 class PortableModel:
     """A .tflite or .onnx export and its contract (see the module docstring)."""
 
-    def __init__(self, path: str, contract: Contract, num_threads: int | None = None):
+    def __init__(self, path: str, contract: Contract, num_threads: int | None = None,
+                 sharing: str = "pool"):  # fmt: skip
         self.path, self.contract = path, contract
-        backend = {"tflite": _LiteRt, "onnx": _Onnx}[model_format(path)]
-        self._backend = backend(path, num_threads)
+        if model_format(path) == "tflite":
+            self._backend = _LiteRt(path, num_threads, sharing)
+        else:  # onnxruntime's InferenceSession.run may be called from several threads at once
+            self._backend = _Onnx(path, num_threads)
         # the file's own tensors decide; a contract that says otherwise belongs to another file
         self.io = self._backend.describe()
         h, w = contract.image_size
@@ -133,12 +179,13 @@ class PortableModel:
                              + "; ".join(wrong) + " (export them again)")
 
     @classmethod
-    def load(cls, path: str, num_threads: int | None = None) -> PortableModel:
+    def load(cls, path: str, num_threads: int | None = None,
+             sharing: str = "pool") -> PortableModel:  # fmt: skip
         if model_format(path) is None:
             raise ValueError(f"{path}: not a .tflite or .onnx file")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path} not found")
-        return cls(path, load_contract(path), num_threads)
+        return cls(path, load_contract(path), num_threads, sharing)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> (B, T, C) float32."""

@@ -68,13 +68,8 @@ class Recognizer(BaseRecognizer):
         if kind == "checkpoint":
             return cls.from_checkpoint(path, checkpoint, decoder or Decoder())
         rec = cls.from_saved_model(path)
-        if decoder is not None and rec.decoder is not None and _decoding(decoder) != _decoding(
-            rec.decoder
-        ):
-            raise ValueError(
-                f"{path} was exported with {rec.decoder}; asked for {decoder}. Export again with "
-                "those settings, or pass the training folder to decode its checkpoint"
-            )
+        if decoder is not None:
+            check_decoder(path, rec.decoder, decoder)
         return rec
 
     @classmethod
@@ -155,8 +150,21 @@ def _prediction(row) -> Prediction:
     return Prediction(row["text"], float(row["score"]), top_k)
 
 
-def _decoding(d: Decoder) -> tuple:
-    return d.kind, d.width, d.top_paths
+# What the serving graph bakes in at export (Decoder.width: the beam width, 0 for greedy).
+BAKED = ("kind", "width", "top_paths", "tall_ratio", "max_pixels", "hard_errors")
+
+
+def check_decoder(path: str, exported: Decoder | None, asked: Decoder) -> None:
+    """A SavedModel decodes as it was exported: asking it for other settings is an error that
+    names each one, and so is asking an export whose settings are unknown (no crnn_ctc.json)."""
+    if exported is None:
+        raise ValueError(f"{path} has no crnn_ctc.json, so its decoder settings cannot be checked "
+                         f"against {asked}: load it without decoder=, or export it again")
+    wrong = [f"{k} {getattr(exported, k)!r} (asked: {getattr(asked, k)!r})" for k in BAKED
+             if getattr(exported, k) != getattr(asked, k)]  # fmt: skip
+    if wrong:
+        raise ValueError(f"{path} was exported with " + ", ".join(wrong) + ": export again with "
+                         "those settings, or pass the training folder to decode its checkpoint")
 
 
 _NOISE = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[")

@@ -97,3 +97,46 @@ def test_top_k_from_a_checkpoint(trained32):
     scores = [s for _, s in pred.top_k]
     assert scores == sorted(scores, reverse=True)
     assert pred.as_row()["texts"] == [t for t, _ in pred.top_k]
+
+
+def test_a_generator_with_a_bad_item_keeps_every_prediction(shipped):
+    """Any iterable is read once; the error still names the bad item and holds every result."""
+    names = sorted(_labels())[:3]
+    items = [os.path.join(IMAGES, n) for n in names] + [b"plain text"]
+    with pytest.raises(crnn_ctc.RecognitionError, match=r"1 of 4 items .*item 3 \(bytes\)") as err:
+        shipped.recognize(x for x in items)
+    predictions = err.value.predictions
+    assert [p.text for p in predictions[:3]] == [p.text for p in shipped.recognize(items[:3])]
+    assert predictions[3].error.startswith("not an image")
+    assert len(shipped.recognize(iter(items), on_error="keep")) == 4
+
+
+SHIPPED_V2 = os.path.join(ROOT, "models", "crnn_en", "2")
+
+
+@pytest.mark.parametrize("asked, named", [
+    (Decoder(tall_ratio=0), ["tall_ratio 1.25 (asked: 0)"]),
+    (Decoder(max_pixels=1000, hard_errors=True),
+     ["max_pixels 16777216 (asked: 1000)", "hard_errors False (asked: True)"]),
+    (Decoder("beam", 5), ["width 10 (asked: 5)"]),
+    (Decoder("greedy"), ["kind 'beam' (asked: 'greedy')", "width 10 (asked: 0)"]),
+])
+def test_a_saved_model_refuses_decoder_settings_it_was_not_exported_with(asked, named):
+    with pytest.raises(ValueError, match="was exported with") as err:
+        crnn_ctc.Recognizer.load(SHIPPED_V2, decoder=asked)
+    for part in named:
+        assert part in str(err.value)
+    same = crnn_ctc.Recognizer.load(SHIPPED_V2, decoder=Decoder())  # the exported settings
+    assert same.decoder == Decoder("beam", 10, 1, tall_ratio=1.25)
+
+
+def test_an_export_without_its_metadata_says_it_cannot_check(tmp_path):
+    import shutil
+
+    copy = tmp_path / "2"
+    shutil.copytree(SHIPPED_V2, copy)
+    os.remove(copy / "assets.extra" / "crnn_ctc.json")
+    assert crnn_ctc.Recognizer.load(str(copy)).decoder is None  # readable without decoder=
+    with pytest.raises(ValueError, match="no crnn_ctc.json, so its decoder settings cannot be "
+                                         "checked"):
+        crnn_ctc.Recognizer.load(str(copy), decoder=Decoder())
