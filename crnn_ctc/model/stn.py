@@ -23,10 +23,13 @@ class SpatialTransformer(keras.layers.Layer):
             keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
             keras.layers.GlobalAveragePooling2D(),
             keras.layers.Dense(64, activation="relu"),
+            # float32 like the logits layer: under mixed precision a bfloat16 theta near 1.0
+            # would move in steps of 2^-7 (0.8%), too coarse for an affine transform
             keras.layers.Dense(
                 6,
                 kernel_initializer="zeros",
                 bias_initializer=keras.initializers.Constant([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+                dtype="float32",
             ),
         ]
 
@@ -34,8 +37,8 @@ class SpatialTransformer(keras.layers.Layer):
         theta = images
         for layer in self.loc:
             theta = layer(theta)
-        # The localization layers follow the global policy (bfloat16 / float16 under mixed
-        # precision); the sampling coordinates are float32.
+        # The localization convolutions follow the global policy (bfloat16 / float16 under
+        # mixed precision); the last Dense and the sampling coordinates are float32.
         return affine_sample(images, tf.reshape(tf.cast(theta, images.dtype), (-1, 2, 3)))
 
     def compute_output_shape(self, input_shape):

@@ -122,6 +122,22 @@ def test_the_stn_runs_under_mixed_precision(restore_policy):
     assert model(x).dtype == tf.float32
 
 
+def test_the_stn_affine_parameters_are_float32_under_mixed_precision(restore_policy):
+    """A bfloat16 theta rounds 1.003 to 1.0 (steps of 2^-7 near 1): the last Dense is float32."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = crnn.build_crnn(config.override(presets.small(), {"stn": True}), num_classes=5)
+    stn = model.get_layer("stn")
+    last = stn.loc[-1]
+    assert last.compute_dtype == "float32" and last.kernel.dtype == "float32"
+    bias = np.array([1.003, 0.002, 0.0, -0.001, 0.997, 0.0], np.float32)
+    last.bias.assign(bias)
+    theta = tf.random.stateless_uniform((2, 32, 100, 3), seed=(5, 6))
+    for layer in stn.loc:
+        theta = layer(theta)
+    assert theta.dtype == tf.float32
+    np.testing.assert_array_equal(theta.numpy(), np.tile(bias, (2, 1)))  # the kernel is zero
+
+
 def test_training_puts_the_policy_back(words32, tmp_path, restore_policy):
     """A run's policy is its own: a model built after train() in the same process is float32."""
     cfg = config.override(presets.small(), {
