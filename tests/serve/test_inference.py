@@ -99,7 +99,7 @@ def test_inference_cli_checkpoint_and_version_folder_agree(served, trained32, tm
     assert code == 0 and predicted(stdout) == names
     code, _, stderr = tool("inference_crnn_ctc.py", "--model_dir", version1, "--image_dir",
                            folder, "--top_paths", "2")  # fmt: skip
-    assert code == 1 and "Export again with those settings" in stderr
+    assert code == 1 and "top_paths 1 (asked: 2): export again with those settings" in stderr
 
 
 def test_resolve_tells_what_a_model_dir_must_be(served, trained32, tmp_path):
