@@ -76,7 +76,7 @@ def main() -> None:
     p.add_argument("--model_dir", default=os.path.join(REPO, "models", "crnn_en"))
     p.add_argument("--calibration_data", required=True)
     p.add_argument("--calibration_list", default="")
-    p.add_argument("--calibration_images", type=int, default=256)
+    p.add_argument("--calibration_images", type=int, default=1024)
     p.add_argument("--val_anno", required=True, help="path label lines (real crops)")
     p.add_argument("--val_dir", default="", help="their folder (default: the list's folder)")
     p.add_argument("--real_eval_dir", default="", help="also score the real TEST sets "
@@ -85,6 +85,9 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--variants", default=",".join("_".join(v) for v in VARIANTS),
+                   help="which files, e.g. tflite_fp32,tflite_int8 (default: all)")
+    p.add_argument("--out", default=os.path.join(RESULTS, "portable.json"))
     args = p.parse_args()
 
     import numpy as np  # noqa: PLC0415
@@ -97,6 +100,7 @@ def main() -> None:
     from crnn_ctc.portable import export as portable  # noqa: PLC0415
     from crnn_ctc.portable.recognizer import PortableRecognizer  # noqa: PLC0415
     from crnn_ctc.serve import export as saved_export  # noqa: PLC0415
+    from crnn_ctc.serve import versions  # noqa: PLC0415
     from crnn_ctc.serve.recognizer import Recognizer  # noqa: PLC0415
 
     threads = args.threads or runtime.cores()
@@ -104,9 +108,15 @@ def main() -> None:
                                         args.val_anno)
     paths, labels = [e[0] for e in entries], [e[1] for e in entries]
     tmp = tempfile.mkdtemp(prefix="bench_portable_")
+    chosen = set(args.variants.split(","))
+    unknown = chosen - {"_".join(v) for v in VARIANTS}
+    if unknown:
+        p.error(f"--variants {', '.join(sorted(unknown))}: not one of the files")
     files = {}
     for fmt in ("tflite", "onnx"):
-        variants = tuple(v for f, v in VARIANTS if f == fmt)
+        variants = tuple(v for f, v in VARIANTS if f == fmt and f"{f}_{v}" in chosen)
+        if not variants:
+            continue
         for path in portable.export_portable(portable.PortableConfig(
                 args.model_dir, tmp, fmt, variants, calibration_data=args.calibration_data,
                 calibration_list=args.calibration_list,
@@ -116,11 +126,10 @@ def main() -> None:
         args.model_dir, os.path.join(tmp, "savedmodel"), decoder=Decoder("greedy", 1),
         warmup_batch_sizes=()))  # fmt: skip
 
-    rows, texts = {}, {}
-    readers = {("savedmodel", "fp32"): lambda d: Recognizer.load(greedy_saved if d.kind ==
-                                                                   "greedy" else
-                                                                   os.path.join(args.model_dir,
-                                                                                "1"))}
+    rows, texts, scores = {}, {}, {}
+    shipped = os.path.join(args.model_dir, str(max(versions.versions(args.model_dir))))
+    readers = {("savedmodel", "fp32"): lambda d: Recognizer.load(
+        greedy_saved if d.kind == "greedy" else shipped)}  # its latest beam-10 version
     for key, path in files.items():
         readers[key] = lambda d, path=path: PortableRecognizer.load(path, d, threads)
     for key, make in readers.items():
@@ -129,8 +138,14 @@ def main() -> None:
                                   for d, _, fs in os.walk(greedy_saved) for f in fs))}
         for name, decoder in (("greedy", Decoder("greedy", 1)), ("beam10", Decoder("beam", 10))):
             rec = make(decoder)
-            texts[key, name] = [q.text for q in rec.recognize(paths, 64, on_error="keep")]
+            preds = rec.recognize(paths, 64, on_error="keep")
+            texts[key, name] = [q.text for q in preds]
+            scores[key, name] = np.array([q.score for q in preds])
             row[name] = score(texts[key, name], labels)
+            if key != ("tflite", "fp32") and (("tflite", "fp32"), name) in scores:
+                gap = np.abs(scores[key, name] - scores[("tflite", "fp32"), name])
+                row[name]["score_gap_vs_tflite_fp32_median"] = round(float(np.median(
+                    gap[np.isfinite(gap)])), 4)
             saved = texts[("savedmodel", "fp32"), name]  # the reference reads first
             row[name]["texts_as_savedmodel"] = sum(a == b for a, b in zip(
                 texts[key, name], saved, strict=True))
@@ -148,7 +163,7 @@ def main() -> None:
     runners = {"savedmodel_fp32": lambda x: predict(images=tf.constant(x))["text"].numpy()}
     for key, path in files.items():
         model = PortableRecognizer.load(path, Decoder("greedy", 1), threads).model
-        runners["_".join(key)] = (lambda x, m=model: ctc.decode(m.probabilities(x),
+        runners["_".join(key)] = (lambda x, m=model: ctc.decode(m.log_probabilities(x),
                                                                 m.contract.blank_id,
                                                                 Decoder("greedy", 1)))
     timing = {k: {"batch1_ms": [], "batch64_crops_per_s": []} for k in runners}
@@ -160,7 +175,7 @@ def main() -> None:
             ms = []
             run(images[:1])  # LiteRT resizes its input when the batch size changes: not timed
             for i in range(args.calls // args.rounds):
-                x = images[i % 64:i % 64 + 1]
+                x = images[i % len(images):i % len(images) + 1]
                 start = time.perf_counter()
                 run(x)
                 ms.append(1000 * (time.perf_counter() - start))
@@ -169,7 +184,8 @@ def main() -> None:
             for _ in range(max(1, args.repeats // args.rounds)):
                 start = time.perf_counter()
                 run(images)
-                timing[name]["batch64_crops_per_s"].append(64 / (time.perf_counter() - start))
+                timing[name]["batch64_crops_per_s"].append(len(images) /
+                                                           (time.perf_counter() - start))
     for name, t in timing.items():
         ms = sorted(t["batch1_ms"])
         rows[name].update(
@@ -185,7 +201,7 @@ def main() -> None:
           "val_anno": os.path.basename(args.val_anno), "val_images": len(paths),
           "val_problems": problems, "calibration_images": args.calibration_images,
           "model_dir": os.path.relpath(args.model_dir, REPO), "rows": rows},
-         os.path.join(RESULTS, "portable.json"))
+         args.out)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ The serving_default signature takes image_bytes (string [B], raw JPEG/PNG/GIF/BM
 size) and returns text (string [B]) and score (float32 [B], log-probability); predict_images
 takes decoded uint8 images [B, h, w, 3]. docs/serving.md has the REST/gRPC details.
 
-Portable files for phones, boards and ONNX Runtime (the CRNN up to per-step probabilities; the
+Portable files for phones, boards and ONNX Runtime (the CRNN up to its per-step logits; the
 CTC decoding runs outside, in crnn_ctc.portable, without TensorFlow):
 
     python tools/export_crnn_ctc.py --model_dir runs/small --export_dir exported/edge \
@@ -52,12 +52,12 @@ flags.DEFINE_list("warmup_batch_sizes", ["1", "8"],
                   "batch sizes of the TF Serving warmup requests; empty = no warmup file")
 flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite", "onnx"],
                   "savedmodel: a versioned SavedModel for TF Serving (decoder inside); tflite / "
-                  "onnx: portable files of the CRNN up to its per-step probabilities")
+                  "onnx: portable files of the CRNN up to its per-step logits")
 flags.DEFINE_list("variants", ["fp32"], "tflite: any of fp32, fp16, dynamic, int8; onnx: fp32")
 flags.DEFINE_string("calibration_data", None, "int8: a TFRecords folder (its train split) or an "
                     "image folder of YOUR training data (never a test set)")
 flags.DEFINE_string("calibration_list", None, "int8: images of --calibration_data to pick from")
-flags.DEFINE_integer("calibration_images", 256, "int8: how many calibration images")
+flags.DEFINE_integer("calibration_images", 1024, "int8: how many calibration images")
 flags.mark_flags_as_required(["model_dir", "export_dir"])
 FLAGS = flags.FLAGS
 

@@ -1,6 +1,6 @@
 """LiteRT (TFLite) and ONNX exports and their TensorFlow-free runtime.
 
-  graph.py       the CRNN as plain ops: pixels -> per-step probabilities (export side, TF)
+  graph.py       the CRNN as plain ops: pixels -> per-step logits (export side, TF)
   export.py      .tflite fp32/fp16/dynamic/int8 and .onnx files + contracts (TF, tf2onnx)
   contract.py    the JSON beside each file: input, resize rule, output, charset, blank id
   runtime.py     runs a file with ai-edge-litert or onnxruntime (no TensorFlow)

@@ -9,9 +9,10 @@ What the file holds (CONTRACT_FIELDS): the format and variant; the input tensor 
 [batch, H, W, 3] NHWC RGB, dtype; float32 holds the pixel values 0-255, uint8 the same values
 quantized with scale 1 and zero point 0) and the resize rule (data/image_np.py: decode to RGB,
 alpha over white, then per axis area averaging where it shrinks and bilinear where it grows,
-aspect not kept); the output tensor (per-step class probabilities [batch, T, C], its dtype
-and quantization); the charset (symbol i is class i) and the CTC blank id; the checkpoint and
-the model config it came from; for int8, the calibration images.
+aspect not kept); the output tensor (per-step class scores [batch, T, C], its kind, dtype and
+quantization: "logits", which a reader log-softmaxes, or, in files exported before the kind was
+written, "probabilities" after a softmax); the charset (symbol i is class i) and the CTC
+blank id; the checkpoint and the model config it came from; for int8, the calibration images.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import json
 import os
 
 CONTRACT_VERSION = 1
+OUTPUT_KINDS = ("logits", "probabilities")
+MEANING = {"logits": "per-step class logits: log-softmax them over the classes, then CTC-decode",
+           "probabilities": "per-step class probabilities (softmax); CTC-decode them"}
 FORMATS = {".tflite": "tflite", ".onnx": "onnx"}
 RESIZE_RULE = ("decode to 8-bit RGB (grey repeated, alpha composited over white); resize to "
                "H x W without keeping the aspect, one axis at a time: area averaging along an "
@@ -43,6 +47,7 @@ class Contract:
     symbols: tuple[str, ...]  # class i is symbols[i]; the blank is the last class
     blank_id: int
     source: dict = dataclasses.field(default_factory=dict)  # checkpoint, config, calibration
+    output_kind: str = "logits"  # logits | probabilities (files written before the kind was)
 
     def __post_init__(self):
         if self.format not in FORMATS.values():
@@ -53,6 +58,9 @@ class Contract:
         if self.input_dtype not in ("float32", "uint8", "int8"):
             raise ValueError(f"contract input dtype {self.input_dtype!r}: expected float32, "
                              "uint8 or int8")
+        if self.output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"contract output kind {self.output_kind!r}: expected "
+                             + " or ".join(OUTPUT_KINDS))
 
     @property
     def num_classes(self) -> int:
@@ -70,7 +78,7 @@ class Contract:
                       "quantization": list(self.input_quantization), "resize": RESIZE_RULE},
             "output": {"name": self.output_name, "shape": [None, self.time_steps,
                                                            self.num_classes],
-                       "meaning": "per-step class probabilities (softmax); CTC-decode them",
+                       "kind": self.output_kind, "meaning": MEANING[self.output_kind],
                        "dtype": self.output_dtype,
                        "quantization": list(self.output_quantization)},
             "charset": list(self.symbols), "blank_id": self.blank_id,
@@ -94,6 +102,8 @@ class Contract:
                                      int(out["quantization"][1])),
                 time_steps=int(out["shape"][1]), symbols=tuple(data["charset"]),
                 blank_id=int(data["blank_id"]), source=data.get("source", {}),
+                # a file without the kind was written when every file ended at a softmax
+                output_kind=out.get("kind", "probabilities"),
             )  # fmt: skip
         except (KeyError, IndexError, TypeError) as err:
             raise ValueError(f"not a crnn_ctc contract: missing or malformed {err}") from err

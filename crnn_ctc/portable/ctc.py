@@ -1,7 +1,9 @@
 """CTC decoding in NumPy for the LiteRT/ONNX files (no TensorFlow): per-step class
-probabilities -> label ids and the log-probability of the text.
+log-probabilities -> label ids and the log-probability of the text.
 
-    paths = decode(probs, blank_id, Decoder("beam", 10, 3))   # probs (B, T, C)
+    logp = log_softmax(logits)          # a file's output: logits (B, T, C); an older file's
+    logp = log_probs(probs)             # probabilities
+    paths = decode(logp, blank_id, Decoder("beam", 10, 3))
     paths[0] -> [([7, 4, 11, 11, 14], -0.21), ...]            # top_paths (ids, score) per image
 
 The same rules as model/decoding.py (TensorFlow's decoders in the SavedModel):
@@ -22,10 +24,18 @@ import numpy as np
 from crnn_ctc.model.decoder import Decoder
 
 PRUNE = 20.0
-TINY = 1e-30  # log(0) guard: an int8 model's probabilities are often exactly 0
+TINY = 1e-30  # log(0) guard: an older int8 file's probabilities are often exactly 0
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """(..., C) logits -> log-probabilities over the last axis, float64."""
+    x = np.asarray(logits, np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def log_probs(probs: np.ndarray) -> np.ndarray:
+    """(..., C) probabilities (files written before the output kind was) -> their logs."""
     return np.log(np.maximum(np.asarray(probs, np.float64), TINY))
 
 
@@ -72,11 +82,11 @@ def _add(grown: dict, prefix: tuple, k: int, value: float) -> None:
     entry[k] = np.logaddexp(entry[k], value)
 
 
-def decode(probs: np.ndarray, blank_id: int, decoder: Decoder) -> list[list[tuple]]:
-    """(B, T, C) probabilities -> per image, decoder.top_paths (ids, score) best first."""
-    if probs.ndim != 3:
-        raise ValueError(f"probabilities of shape {probs.shape}: expected (batch, steps, classes)")
-    logp = log_probs(probs)
+def decode(logp: np.ndarray, blank_id: int, decoder: Decoder) -> list[list[tuple]]:
+    """(B, T, C) log-probabilities -> per image, decoder.top_paths (ids, score) best first."""
+    if logp.ndim != 3:
+        raise ValueError(f"log-probabilities of shape {logp.shape}: expected (batch, steps, "
+                         "classes)")
     if decoder.width <= 1 and decoder.top_paths == 1:  # as model/decoding.decode
         return [[greedy(row, blank_id)] for row in logp]
     return [beam_search(row, blank_id, decoder.beam_width, decoder.top_paths) for row in logp]

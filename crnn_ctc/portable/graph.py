@@ -1,8 +1,8 @@
 """The CRNN as a graph of plain operations for LiteRT (TFLite) and ONNX: pixels in, per-step
-class probabilities out, no decoder and no string ops (what fails to convert).
+class logits out, no softmax, no decoder and no string ops (what fails to convert).
 
     net = PortableCrnn(model, cfg)      # model: model.build_crnn(...) with trained weights
-    probs = net(pixels)                 # (B, H, W, 3) float32 0-255 -> (B, T, C) softmax
+    logits = net(pixels)                # (B, H, W, 3) float32 0-255 -> (B, T, C) logits
 
 The input is the resized image's pixel values as float32 (0-255, RGB, H x W as trained): the
 scaling to [-1, 1] is the graph's first op, so an int8 model's uint8 input takes the pixels
@@ -11,8 +11,14 @@ LSTM kernel: batch norm folded into the convolutions, and each recurrent directi
 over the fixed T = W / 4 steps as matmuls and element-wise gates (BlockLSTMV2 and while loops
 are not LiteRT builtins; unrolled, every op is, and int8 quantizes each gate). The input
 projection of all steps is one matmul; only h @ U runs per step. The weights are the trained
-model's, as constants of the traced graph; tests/portable holds the probabilities to the
-Keras model's softmax.
+model's, as constants of the traced graph; tests/portable holds the logits to the Keras
+model's.
+
+The graph ends at the logits, not at a softmax: an int8 file quantizes its output, and 8 bits
+of probability (steps of 1/256) turn almost every class's probability into exactly 0 and cap
+the best at 255/256, so a beam has nothing to search and scores lose their meaning. 8 bits of
+logits over their calibrated range keep every class's log-probability to a fraction of a nat;
+the reader takes the log-softmax (portable/ctc.log_softmax).
 """
 
 from __future__ import annotations
@@ -109,5 +115,4 @@ class PortableCrnn(tf.Module):
         x = tf.reshape(x, [-1, self.cfg.time_steps, self.cfg.filters[6]])  # (B, T, C)
         for forward, backward in self.rnns:
             x = tf.concat([forward(x), backward(x)], axis=-1)
-        logits = tf.matmul(x, self.logits_w) + self.logits_b
-        return tf.nn.softmax(logits, axis=-1)
+        return tf.matmul(x, self.logits_w) + self.logits_b

@@ -74,7 +74,7 @@ class PortableRecognizer(BaseRecognizer):
     def _recognize_chunk(self, items: list) -> list[Prediction]:
         images = [self._image(item) for item in items]
         good = [view for im in images if not isinstance(im, str) for view in im]
-        paths = iter(ctc.decode(self.model.probabilities(np.stack(good)),
+        paths = iter(ctc.decode(self.model.log_probabilities(np.stack(good)),
                                 self.model.contract.blank_id, self.decoder) if good else [])
         out = []
         for im in images:

@@ -1,15 +1,16 @@
 """Runs a LiteRT (.tflite) or ONNX (.onnx) export without TensorFlow: resized uint8 images in,
-per-step class probabilities out.
+per-step class log-probabilities out.
 
     model = PortableModel.load("exported/crnn_int8.tflite")   # its contract beside it
-    probs = model.probabilities(images)     # (B, H, W, 3) uint8 RGB -> (B, T, C) float32
+    logp = model.log_probabilities(images)  # (B, H, W, 3) uint8 RGB -> (B, T, C) float64
 
 LiteRT runs through ``ai-edge-litert`` (pip install ai-edge-litert; the older
 ``tflite-runtime`` also works), with its default XNNPACK CPU delegate; ONNX through
 ``onnxruntime`` on its CPU provider. Both use every core the
 process may run on unless ``num_threads`` says otherwise. Quantized inputs and outputs (int8
 files) are converted with the scale and zero point the model file states; a file whose tensors
-differ from its contract is refused.
+differ from its contract is refused. A file ends at the logits (its contract's output kind;
+files exported before the kind was written end at a softmax, and are read as such).
 
 Thread-safe: one PortableModel may be called from several threads at once. A LiteRT call takes
 an idle interpreter from the model's pool (one more is made when every one is busy); an ONNX
@@ -25,6 +26,7 @@ import threading
 
 import numpy as np
 
+from crnn_ctc.portable import ctc
 from crnn_ctc.portable.contract import Contract, load_contract, model_format
 
 RUNTIMES = {
@@ -187,8 +189,21 @@ class PortableModel:
             raise FileNotFoundError(f"{path} not found")
         return cls(path, load_contract(path), num_threads, sharing)
 
+    def log_probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> (B, T, C) per-step class
+        log-probabilities, float64."""
+        out = self.output(images)
+        if self.contract.output_kind == "logits":
+            return ctc.log_softmax(out)
+        return ctc.log_probs(out)
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> (B, T, C) float32."""
+        """As log_probabilities, exponentiated: (B, T, C) float32 summing to 1 per step."""
+        return np.exp(self.log_probabilities(images)).astype(np.float32)
+
+    def output(self, images: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> the file's output
+        (dequantized), float32: (B, T, C) of the contract's output kind."""
         h, w = self.contract.image_size
         images = np.asarray(images)
         if images.dtype != np.uint8:
