@@ -130,6 +130,7 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
 
     train_ds = train_dataset(strategy, cfg, dirs, seed=cfg.seed + start)
     train_step = make_train_step(strategy, model, optimizer, cfg, charset.blank_id, mixed)
+    scorer = float32_twin(cfg, charset.num_classes) if chief else None
     writers = _writers(out_dir, chief)
     # Keras-style bar on a terminal; one log line per window when the output is a file.
     progress = keras.utils.Progbar(steps, stateful_metrics=["loss", "lr", "img/s"],
@@ -149,7 +150,8 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         if s % cfg.log_every == 0 or s == steps:
             _log_window(window, s, optimizer, writers["train"], progress, check_finite=not mixed)
         if s % cfg.eval_every == 0 or s == steps:
-            last_metrics = _validate(model, cfg, val_dir, charset, s, writers, chief)
+            last_metrics = _validate(_scoring_model(model, scorer), cfg, val_dir, charset, s,
+                                     writers, chief)
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
                 best.assign(last_metrics["word_accuracy"])
                 path = best_manager.save(checkpoint_number=s)
@@ -272,6 +274,33 @@ def _log_window(window: dict, s: int, optimizer, writer, progress, check_finite:
                         s, window["bad"], "model's")
     writer.flush()
     window.update(loss=0.0, n=0, bad=0, t=time.perf_counter(), images=0)
+
+
+def float32_twin(cfg: config_lib.Config, num_classes: int):
+    """Under a mixed policy, the same CRNN built in float32 (None under float32): validation
+    copies the current weights into it and scores it, so ``best`` is chosen, and best.json
+    written, with the arithmetic the export runs (float32), not the training's bf16/fp16."""
+    previous = keras.mixed_precision.global_policy()
+    if previous.compute_dtype == "float32":
+        return None
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return crnn.build_crnn(cfg, num_classes)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _scoring_model(model, twin):
+    """The model validation scores: ``twin`` holding ``model``'s current weights, or the model
+    itself when it trains in float32."""
+    if twin is None:
+        return model
+    for mine, theirs in zip(twin.weights, model.weights, strict=True):
+        if mine.path != theirs.path or mine.shape != theirs.shape:
+            raise ValueError(f"float32 twin's {mine.path} {mine.shape} is not the model's "
+                             f"{theirs.path} {theirs.shape}")
+        mine.assign(theirs.value)
+    return twin
 
 
 def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: bool) -> dict:

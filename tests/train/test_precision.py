@@ -1,6 +1,8 @@
 """--mixed_precision: what auto picks from the devices and CPU flags, and that a forced policy is
 the one the model computes in, with float32 variables, optimizer slots, logits and loss."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ import tensorflow as tf
 
 from crnn_ctc.model import crnn
 from crnn_ctc.train import config, loop, optimizer, presets, strategy
+from tests.conftest import WORDS, convert_words
 
 ZEN4 = frozenset("fpu sse avx2 fma avx512f avx512bw avx512_bf16 avx512vl".split())
 SAPPHIRE = frozenset("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8".split())
@@ -147,3 +150,54 @@ def test_training_puts_the_policy_back(words32, tmp_path, restore_policy):
     loop.train(cfg, words32, str(tmp_path / "run"))
     assert keras.mixed_precision.global_policy().name == "float32"
     assert crnn.build_crnn(cfg, num_classes=5).get_layer("conv3").compute_dtype == "float32"
+
+
+def test_validation_scores_the_current_weights_in_float32(tmp_path, restore_policy, monkeypatch):
+    """Under mixed_bfloat16, best.json's number is the float32 model's (what export runs): the
+    validation gets a float32 twin holding the weights of that step, never the bf16 model."""
+    seen = []
+    real = loop.evaluation.evaluate
+
+    def spy(model, *args, **kwargs):
+        seen.append((model.get_layer("conv3").compute_dtype,
+                     [w.numpy().copy() for w in model.weights]))
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(loop.evaluation, "evaluate", spy)
+    cfg = config.override(presets.small(), {
+        "mixed_precision": "bf16", "batch_size": 8, "max_train_steps": 4, "warmup_steps": 1,
+        "eval_every": 2, "save_every": 2, "log_every": 1, "shuffle_buffer": 8,
+        "filters": (8, 8, 8, 8, 8, 8, 8), "rnn_units": 8})  # fmt: skip
+    data = convert_words(tmp_path, WORDS[:16], validation=0.25)
+    run = str(tmp_path / "run")
+    loop.train(cfg, data, run)
+    assert [dtype for dtype, _ in seen] == ["float32", "float32"]
+    # each validation saw that step's weights: they moved between steps 2 and 4, and the
+    # last ones are the final checkpoint's
+    assert any(not np.array_equal(a, b) for a, b in zip(seen[0][1], seen[1][1], strict=True))
+    keras.mixed_precision.set_global_policy("float32")
+    final = crnn.build_crnn(cfg, num_classes=seen[1][1][-1].shape[0])  # logits bias: classes
+    tf.train.Checkpoint(model=final).restore(os.path.join(run, "ckpt", "ckpt-4")).expect_partial()
+    for got, want in zip(seen[1][1], final.weights, strict=True):
+        np.testing.assert_array_equal(got, want.numpy())
+
+
+def test_the_float32_twin_computes_in_float32_with_the_models_weights(restore_policy):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    cfg = config.override(presets.small(), {"filters": (8, 8, 16, 16, 16, 16, 16),
+                                            "rnn_units": 12})
+    model = crnn.build_crnn(cfg, num_classes=7)
+    for k, w in enumerate(model.weights):
+        if "variance" not in w.path and "gamma" not in w.path:
+            w.assign(np.random.default_rng(k).normal(0, 0.3, w.shape))
+    twin = loop.float32_twin(cfg, 7)
+    scored = loop._scoring_model(model, twin)
+    assert scored is twin and twin.get_layer("conv3").compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # put back
+    x = tf.random.stateless_uniform((2, 32, 100, 3), seed=(1, 2), minval=-1, maxval=1)
+    keras.mixed_precision.set_global_policy("float32")
+    reference = crnn.build_crnn(cfg, num_classes=7)
+    reference.set_weights(model.get_weights())
+    np.testing.assert_allclose(scored(x).numpy(), reference(x).numpy(), atol=1e-5)
+    assert np.abs(model(x).numpy() - reference(x).numpy()).max() > 1e-3  # bf16 differs
+    assert loop.float32_twin(cfg, 7) is None  # a float32 run scores its own model
