@@ -57,13 +57,12 @@ class Decoder:
 
 def best_turn(reads) -> int:
     """Which read of a tall crop to keep: ``reads`` = [(length, score)] as it is, turned
-    counter-clockwise, turned clockwise (score = log-probability of the text). The best score
-    per character wins; a turned read that is empty never does; ties keep the earlier one."""
+    counter-clockwise, turned clockwise (score = log-probability of the text over the model's
+    steps, one measure for every view and length: model/turns.py). The best score wins; a
+    turned read that is empty never does; ties keep the earlier one."""
 
-    def per_character(k: int) -> float:
+    def candidate(k: int) -> float:
         length, score = reads[k]
-        if length == 0:
-            return score if k == 0 else float("-inf")
-        return score / length
+        return score if length or k == 0 else float("-inf")
 
-    return max(range(len(reads)), key=lambda k: (per_character(k), -k))
+    return max(range(len(reads)), key=lambda k: (candidate(k), -k))

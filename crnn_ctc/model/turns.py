@@ -1,11 +1,15 @@
 """Tall crops read turned: a crop taller than ``Decoder.tall_ratio`` x its width is read as it
-is and turned 90 degrees each way, and the read with the best score per character is kept.
+is and turned 90 degrees each way, and the read whose text is the most probable is kept.
 
 A detector's crop of a word written top to bottom, or of a sign photographed on its side, is
 taller than wide; resized to the model's 32 x 100 as it is, its letters are squashed beyond
 reading. A rotated read replaces the read as it is only when it spells something and its score
-(the log-probability of the text) per character is higher, so a tall crop of one upright letter
-("I", "1") keeps its own read unless a turned one is more certain.
+is higher. The score is the log-probability of the text over the model's T steps, the same
+measure for every view and every length (each view is resized to the same input, so each gives
+T steps): a confident read of one upright letter ("I", "1") keeps its own read unless a turned
+read is more probable, and an empty read as it is competes on its own probability too. (Scores
+divided by the character count were not one measure: an empty read's total stood against
+turned reads' per-character means, and the mean favoured reads with extra characters.)
 
     ids, scores = read_turned(read, images, turned, tall)   # in-graph (serving, eval)
     best = pick(candidates)                                  # the same rule in Python (portable)
@@ -36,10 +40,12 @@ def turned_views_tf(image, height: int, width: int):
     return tf.stack(views, axis=-4)
 
 
-def per_character(scores, lengths, empty):
-    """Scores (log-probability) per character; an empty read gets ``empty``."""
-    lengths = tf.cast(lengths, scores.dtype)
-    return tf.where(lengths > 0, scores / tf.maximum(lengths, 1.0), empty)
+def candidate_scores(scores, lengths, turned: bool):
+    """A view's read as a candidate: its score (log-probability of the text); a turned view
+    that reads nothing is no candidate (-inf)."""
+    if not turned:
+        return scores
+    return tf.where(lengths > 0, scores, tf.constant(float("-inf"), scores.dtype))
 
 
 def read_turned(read, images, turned, tall):
@@ -50,9 +56,9 @@ def read_turned(read, images, turned, tall):
     extra = tf.reshape(tf.gather(turned, rows), tf.concat([[-1], tf.shape(images)[1:]], 0))
     ids, scores = read(tf.concat([images, tf.cast(extra, images.dtype)], 0))
     lengths = tf.reduce_sum(tf.cast(ids[:, 0] >= 0, tf.int32), axis=1)  # (B + 2M,)
-    # As it is: its own score per character (an empty read too); turned: -inf when empty.
-    own = per_character(scores[:batch, 0], lengths[:batch], scores[:batch, 0])
-    other = tf.reshape(per_character(scores[batch:, 0], lengths[batch:], float("-inf")), [-1, 2])
+    # As it is: its own score (an empty read too); turned: -inf when empty.
+    own = candidate_scores(scores[:batch, 0], lengths[:batch], turned=False)
+    other = tf.reshape(candidate_scores(scores[batch:, 0], lengths[batch:], turned=True), [-1, 2])
     candidates = tf.concat([tf.gather(own, rows)[:, None], other], 1)  # (M, 3)
     choice = tf.argmax(candidates, axis=1, output_type=tf.int32)  # ties: as it is
     source = tf.where(choice == 0, rows, batch + 2 * tf.range(tf.size(rows)) + choice - 1)

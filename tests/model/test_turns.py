@@ -17,13 +17,19 @@ TEST_DATA = os.path.join(ROOT, "test_data")
 
 
 def test_best_turn_rule():
-    # per character: -1.0, -0.5, -0.8 -> the counter-clockwise read
-    assert best_turn([(2, -2.0), (4, -2.0), (5, -4.0)]) == 1
-    # ties keep the read as it is; an empty turned read never wins, an empty own read may stay
-    assert best_turn([(2, -1.0), (4, -2.0), (1, -0.5)]) == 0
-    assert best_turn([(3, -9.0), (0, -0.01), (0, 0.0)]) == 0
-    assert best_turn([(0, -0.2), (3, -0.9), (0, 0.0)]) == 0
+    # one measure, the text's log-probability over the same steps: the most probable read wins
+    assert best_turn([(2, -2.0), (4, -1.5), (5, -4.0)]) == 1
+    # a longer read does not win by spreading its score over more characters (the mean per
+    # character chose the clockwise read here: -0.6 against -0.8 and -0.75)
+    assert best_turn([(2, -1.6), (4, -3.0), (5, -3.0)]) == 0
+    # an empty read as it is stands on its own probability against turned reads' (the mean
+    # per character compared its total -0.9 with the turned read's -0.5 and turned it)
+    assert best_turn([(0, -0.9), (3, -1.5), (2, -2.0)]) == 0
     assert best_turn([(0, -3.0), (3, -0.3), (2, -1.0)]) == 1
+    # ties keep the read as it is; an empty turned read never wins
+    assert best_turn([(2, -1.0), (4, -1.0), (1, -0.5)]) == 2
+    assert best_turn([(2, -1.0), (4, -1.0), (1, -1.0)]) == 0
+    assert best_turn([(3, -9.0), (0, -0.01), (0, 0.0)]) == 0
     assert best_turn([(1, -3.0)]) == 0
     with pytest.raises(ValueError, match="tall_ratio"):
         Decoder(tall_ratio=-1)
