@@ -39,7 +39,7 @@ flags.DEFINE_bool("hard_errors", False, "fail the whole request with INVALID_ARG
                   "image is bad, instead of answering it with text '', score -inf and its "
                   "reason in the 'error' output (the rest of the batch read)")
 flags.DEFINE_float("tall_ratio", TALL_RATIO, "crops taller than this x their width are also "
-                   "read turned 90 degrees each way; the read with the best score per character "
+                   "read turned 90 degrees each way; the read whose text is the most probable "
                    "is kept. 0 = read every crop as it is")
 flags.DEFINE_bool("with_weights", False, "also write config.json and the model weights (best/) "
                   "into --export_dir, so it is a training folder too: eval and --init_from "

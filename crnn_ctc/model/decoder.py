@@ -6,7 +6,7 @@ TensorFlow here: the SavedModel's graph (serve/graph.py) and the LiteRT/ONNX run
     Decoder("greedy", tall_ratio=0)      # tall crops read only as they are
 
 ``tall_ratio``: a crop taller than tall_ratio x its width is also read turned 90 degrees each
-way, and the read with the best score per character is kept (model/turns.py; ``best_turn`` is
+way, and the read whose text is the most probable is kept (model/turns.py; ``best_turn`` is
 the rule). 0 turns nothing.
 """
 
