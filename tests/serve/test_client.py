@@ -115,12 +115,11 @@ def test_a_busy_server_that_recovers_answers_every_image(images):
 
 
 def test_a_timeout_is_retried_with_backoff_not_per_image(images):
-    start = time.perf_counter()
+    # 2 whole-batch tries (not 32 per-image resends): counted at the stand-in server
     out, requests, sleeps = _run(lambda n, k: ("sleep", 1.0), images, timeout=0.3,
                                  retry=client.Retry(2, 0.25))  # fmt: skip
     assert requests == [32, 32] and sleeps == [0.25]
     assert isinstance(out, client.ServerUnavailable) and "timed out" in str(out)
-    assert time.perf_counter() - start < 5  # 2 tries of 0.3 s, not 32 x 0.3 s x 3
 
 
 def test_other_failures_stop_at_once(images):
