@@ -161,6 +161,37 @@ def trained32(words32):
     return types.SimpleNamespace(run=run, result=result, images=os.path.dirname(words32))
 
 
+def read_from_threads(recognizer, items: list, threads: int = 4, reps: int = 3,
+                      batch_size=lambda k, rep: 1 + (k + rep) % 3) -> dict:
+    """``threads`` threads call ``recognizer.recognize`` at once, each ``reps`` times over the
+    items in its own seeded order with ``batch_size(k, rep)`` -> {item index: {(text, score)
+    seen}}; any thread's exception fails the calling test."""
+    import threading
+
+    got, failures = {}, []
+    barrier = threading.Barrier(threads)
+
+    def work(k):
+        try:
+            barrier.wait()
+            for rep in range(reps):
+                order = np.random.default_rng(10 * k + rep).permutation(len(items))
+                preds = recognizer.recognize([items[i] for i in order],
+                                             batch_size=batch_size(k, rep))  # fmt: skip
+                for i, p in zip(order, preds, strict=True):
+                    got.setdefault(int(i), set()).add((p.text, p.score))
+        except Exception as err:  # noqa: BLE001 (reported below, with its thread)
+            failures.append((k, repr(err)))
+
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert not failures, failures
+    return got
+
+
 def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Runs tools/<name> in a fresh Python from the repository root, capturing its output."""
     return subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *args],

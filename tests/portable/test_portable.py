@@ -14,7 +14,7 @@ import pytest
 from crnn_ctc.model.decoder import Decoder
 from crnn_ctc.portable import contract as contract_lib
 from crnn_ctc.portable import ctc
-from tests.conftest import ROOT, run_tool, word_image, write_file
+from tests.conftest import ROOT, read_from_threads, run_tool, word_image, write_file
 
 MODEL = os.path.join(ROOT, "models", "crnn_en")
 TEST_DATA = os.path.join(ROOT, "test_data")
@@ -137,33 +137,12 @@ def test_one_recognizer_shared_by_threads_reads_what_one_thread_reads(exported, 
                                                                       variant, sharing):
     """Four threads call recognize on one recognizer at once, with batch sizes that resize the
     interpreter between calls; every text and score must be the one-thread answer."""
-    import threading
-
     from crnn_ctc.portable.recognizer import PortableRecognizer
 
     rec = PortableRecognizer.load(exported[fmt, variant], Decoder("greedy", 1), sharing=sharing)
     items = _test_data_files() + rendered[:20]
     want = [(p.text, p.score) for p in rec.recognize(items, batch_size=1)]
-    got, failures = {}, []
-    barrier = threading.Barrier(4)
-
-    def work(k):
-        try:
-            barrier.wait()
-            for rep in range(3):
-                order = np.random.default_rng(10 * k + rep).permutation(len(items))
-                preds = rec.recognize([items[i] for i in order], batch_size=1 + (k + rep) % 3)
-                for i, p in zip(order, preds, strict=True):
-                    got.setdefault(int(i), set()).add((p.text, p.score))
-        except Exception as err:  # noqa: BLE001 (reported below, with its thread)
-            failures.append((k, repr(err)))
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures, failures
+    got = read_from_threads(rec, items)
     assert {i: s for i, s in got.items() if s != {want[i]}} == {}
     if fmt == "tflite":  # a pool never holds more interpreters than calls ran at once
         backend = rec.model._backend

@@ -12,7 +12,7 @@ from PIL import Image
 
 import crnn_ctc
 from crnn_ctc.serve.graph import Decoder
-from tests.conftest import ROOT, word_image
+from tests.conftest import ROOT, read_from_threads, word_image
 from tests.serve.test_pretrained import MIN_CORRECT, _labels, _norm
 
 IMAGES = os.path.join(ROOT, "test_data", "images")
@@ -114,30 +114,9 @@ def test_a_generator_with_a_bad_item_keeps_every_prediction(shipped):
 def test_one_saved_model_recognizer_shared_by_threads(shipped):
     """Four threads call recognize on the shipped SavedModel's Recognizer at once, with
     different batch sizes: every text and score is the one-thread answer (README's claim)."""
-    import threading
-
     paths = [os.path.join(IMAGES, n) for n in sorted(_labels())]
     want = [(p.text, p.score) for p in shipped.recognize(paths, batch_size=8)]
-    got, failures = {}, []
-    barrier = threading.Barrier(4)
-
-    def work(k):
-        try:
-            barrier.wait()
-            for rep in range(2):
-                order = np.random.default_rng(10 * k + rep).permutation(len(paths))
-                preds = shipped.recognize([paths[i] for i in order], batch_size=1 + 3 * k)
-                for i, p in zip(order, preds, strict=True):
-                    got.setdefault(int(i), set()).add((p.text, p.score))
-        except Exception as err:  # noqa: BLE001 (reported below, with its thread)
-            failures.append((k, repr(err)))
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures, failures
+    got = read_from_threads(shipped, paths, reps=2, batch_size=lambda k, rep: 1 + 3 * k)
     # a batch's size may move a score in its last float32 digits (another kernel blocking)
     wrong = {i: s for i, s in got.items()
              if {t for t, _ in s} != {want[i][0]}
