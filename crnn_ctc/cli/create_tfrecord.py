@@ -14,6 +14,7 @@ from absl import app, flags, logging
 from crnn_ctc.cli import run_tool
 from crnn_ctc.data import annotations, convert, formats
 from crnn_ctc.data.charset import PRESETS
+from crnn_ctc.data.resize_rule import RULES
 
 _D = convert.ConvertConfig  # defaults live in one place
 flags.DEFINE_string("image_dir", None, "Root folder; annotation paths are relative to it.")
@@ -43,7 +44,12 @@ flags.DEFINE_bool("strip_unknown", _D.strip_unknown,
                   "(\"Lowe's\" -> \"lowes\" with --lowercase --charset alnum_lower, the scene-text "
                   "benchmarks' protocol); a label left empty is skipped.")
 flags.DEFINE_integer("image_height", _D.image_height, "Stored image height.")
-flags.DEFINE_integer("image_width", _D.image_width, "Stored image width.")
+flags.DEFINE_integer("image_width", _D.image_width, "Stored image width (--resize stretch), "
+                     "or the widest a crop may become (keep_aspect; wider ones are squeezed "
+                     "to it and counted in dataset.json).")
+flags.DEFINE_enum("resize", _D.resize, list(RULES), "stretch: every crop to image_height x "
+                  "image_width, aspect not kept (words); keep_aspect: scaled to image_height "
+                  "keeping the aspect, stored at its own width (text lines).")
 flags.DEFINE_enum(
     "image_format",
     _D.image_format,
@@ -85,6 +91,9 @@ def main(argv):
         summary["elapsed_seconds"], summary["images_per_second"] or 0,
         summary["skipped_total"], summary["skipped"], summary["charset"]["size"],
     )  # fmt: skip
+    if "squeezed" in summary:
+        logging.info("keep_aspect: %d records were wider than %d px at height %d and were "
+                     "squeezed to it", summary["squeezed"], cfg.image_width, cfg.image_height)
     if summary["records"] == 0 and cfg.num_tasks == 1:
         logging.error("no line could be converted; the reasons are in skipped.tsv")
         return 1

@@ -33,6 +33,7 @@ from crnn_ctc.data import annotations as anno
 from crnn_ctc.data import charset as charset_lib
 from crnn_ctc.data import convert_worker, ctc_steps, formats, record_schema, record_writer, splits
 from crnn_ctc.data import dataset_files as outputs
+from crnn_ctc.data.resize_rule import ResizeRule
 
 TARGET_SHARD_BYTES = 150 * 2**20
 tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked later
@@ -56,7 +57,8 @@ class ConvertConfig:
     lowercase: bool = False
     strip_unknown: bool = False  # drop label characters --charset lacks instead of the line
     image_height: int = 32
-    image_width: int = 100
+    image_width: int = 100  # stretch: the width; keep_aspect: the widest a crop may become
+    resize: str = "stretch"  # resize_rule.RULES
     image_format: str = "jpeg"
     jpeg_quality: int = 95
     max_label_length: int = 0  # 0 = what the time steps allow (ctc_steps.py)
@@ -67,7 +69,13 @@ class ConvertConfig:
     progress: bool = True
 
     @property
+    def rule(self) -> ResizeRule:
+        return ResizeRule(self.resize, self.image_height, self.image_width)
+
+    @property
     def max_ctc_steps(self) -> int:
+        """The most steps a crop may give (keep_aspect: a crop at the widest width; each crop
+        is then held to its own steps by the worker)."""
         return self.max_label_length or ctc_steps.time_steps(self.image_width)
 
     def validate(self) -> None:
@@ -98,6 +106,7 @@ class ConvertConfig:
             raise ValueError(f"--image_format must be png or jpeg, not {self.image_format!r}")
         if min(self.image_height, self.image_width) < 1 or self.num_shards < 0:
             raise ValueError("image size must be positive and --num_shards >= 0")
+        self.rule  # noqa: B018 (raises ValueError naming a bad --resize)
         if self.max_ctc_steps < 1:
             raise ValueError(f"--image_width {self.image_width} gives no CTC time steps")
 
@@ -204,7 +213,7 @@ def convert(cfg: ConvertConfig) -> dict:
     lines, counts, charset, sample = _pass1(cfg, given)
     wcfg = convert_worker.WorkerConfig(
         cfg.image_dir, cfg.image_height, cfg.image_width, cfg.image_format,
-        cfg.jpeg_quality, cfg.max_image_pixels, charset.symbols,
+        cfg.jpeg_quality, cfg.max_image_pixels, charset.symbols, cfg.resize,
     )  # fmt: skip
     processor = convert_worker.Processor(wcfg)
     record_bytes = _estimate_record_bytes(processor, sample) if not cfg.num_shards else 0
@@ -227,7 +236,7 @@ def convert(cfg: ConvertConfig) -> dict:
     summary = outputs.summary(
         cfg=asdict(cfg), lines=lines, charset=charset, charset_source=cfg.charset or "labels",
         written=written, num_shards=num_shards, report=report,
-        elapsed=time.monotonic() - start, max_ctc_steps=cfg.max_ctc_steps,
+        elapsed=time.monotonic() - start, max_ctc_steps=cfg.max_ctc_steps, rule=cfg.rule,
     )  # fmt: skip
     outputs.write_json(paths.dataset_json, summary)
     return summary
@@ -278,6 +287,9 @@ def _mp_context():
 def _write_shards(cfg, wcfg, processor, num_shards, work, report, todo) -> dict:
     """Processes this task's shards; returns {split: {"records", "bytes", "shards"}}."""
     written = {s: {"records": 0, "bytes": 0, "shards": num_shards[s]} for s in splits.SPLITS}
+    if cfg.rule.keeps_aspect:  # records squeezed to the widest width, per split
+        for s in splits.SPLITS:
+            written[s]["squeezed"] = 0
     workers = _num_workers(cfg)
     pool = None
     if workers > 1:
@@ -302,6 +314,8 @@ def _write_shards(cfg, wcfg, processor, num_shards, work, report, todo) -> dict:
                     report.skip(line, path, reason, detail)
                 else:
                     writer.write(framed)
+                    if reason == convert_worker.SQUEEZED:
+                        written[split]["squeezed"] += 1
             bar.update(len(results))
             bar.set_postfix(skipped=report.total, refresh=False)
             if last:

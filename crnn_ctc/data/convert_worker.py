@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import cv2
 
-from crnn_ctc.data import image_np, record_writer
+from crnn_ctc.data import annotations, ctc_steps, image_np, record_writer
+from crnn_ctc.data.resize_rule import ResizeRule
 
 MISSING_FILE = "missing_file"
 NOT_A_FILE = "not_a_file"
 UNREADABLE = "unreadable"
 EMPTY_FILE = "empty_file"
 UNEXPECTED_ERROR = "unexpected_error"
+SQUEEZED = "squeezed"  # a note on a written record: wider than the widest width, squeezed to it
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,11 @@ class WorkerConfig:
     jpeg_quality: int
     max_pixels: int
     symbols: tuple[str, ...]
+    resize: str = "stretch"  # resize_rule.RULES; keep_aspect: width = the widest a crop may be
 
 
-# (line, path, label) in; (line, path, framed record or None, reason, detail) out.
+# (line, path, label) in; (line, path, framed record or None, reason, detail) out. A written
+# record's reason is "" or a note (SQUEEZED).
 Item = tuple[int, str, str]
 Result = tuple[int, str, bytes | None, str, str]
 
@@ -42,9 +46,11 @@ class Processor:
         cv2.setNumThreads(1)
         self.config = config
         self.ids = {sym: i for i, sym in enumerate(config.symbols)}
+        self.rule = ResizeRule(config.resize, config.height, config.width)
 
-    def record(self, path: str, label: str) -> bytes:
-        """Raises image_np.ImageError (with a reason code) for an unusable image."""
+    def record(self, path: str, label: str) -> tuple[bytes, str]:
+        """-> (framed record, note); raises image_np.ImageError (with a reason code) for an
+        unusable image, or a label longer than a keep_aspect crop's own time steps allow."""
         cfg = self.config
         full = os.path.join(cfg.image_dir, path)
         try:
@@ -59,18 +65,29 @@ class Processor:
         if not data:
             raise image_np.ImageError(EMPTY_FILE, "file has 0 bytes")
         image = image_np.load(data, cfg.max_pixels, bgr=True)
-        image = image_np.resize(image, cfg.height, cfg.width)
+        h, w = image.shape[:2]
+        width = self.rule.target_width(h, w)
+        if self.rule.keeps_aspect:  # the label must fit this crop's own steps
+            steps, need = ctc_steps.time_steps(width), ctc_steps.ctc_min_steps(label)
+            if need > steps:
+                raise image_np.ImageError(annotations.LABEL_TOO_LONG, (
+                    f"needs {need} CTC steps (length {len(label)} + {need - len(label)} "
+                    f"repeats) > the {steps} steps of its {width} x {cfg.height} crop "
+                    f"({w} x {h} scaled to height {cfg.height})"))
+        image = image_np.resize(image, cfg.height, width)
         encoded = image_np.encode(image, cfg.image_format, cfg.jpeg_quality, bgr=True)
         ids = [self.ids[ch] for ch in label]
-        return record_writer.frame_record(
-            record_writer.encode_example(encoded, cfg.image_format, label, ids, path)
-        )
+        framed = record_writer.frame_record(record_writer.encode_example(
+            encoded, cfg.image_format, label, ids, path,
+            width if self.rule.keeps_aspect else None))  # fmt: skip
+        return framed, SQUEEZED if self.rule.squeezed(h, w) else ""
 
     def process(self, items: list[Item]) -> list[Result]:
         out: list[Result] = []
         for line, path, label in items:
             try:
-                out.append((line, path, self.record(path, label), "", ""))
+                framed, note = self.record(path, label)
+                out.append((line, path, framed, note, ""))
             except image_np.ImageError as err:
                 out.append((line, path, None, err.reason, err.detail))
             except Exception as err:  # noqa: BLE001 (one odd file must not end a 9M-image run)

@@ -152,8 +152,11 @@ class WorkFiles:
 
 
 def summary(*, cfg, lines, charset, charset_source, written, num_shards, report, elapsed,
-            max_ctc_steps) -> dict:  # fmt: skip
+            max_ctc_steps, rule) -> dict:  # fmt: skip
     records = sum(s["records"] for s in written.values())
+    squeezed = {}
+    if rule.keeps_aspect:
+        squeezed["squeezed"] = sum(s["squeezed"] for s in written.values())
     return {
         "splits": written,
         "records": records,
@@ -173,6 +176,8 @@ def summary(*, cfg, lines, charset, charset_source, written, num_shards, report,
             "channels": 3,
             "format": cfg["image_format"],
         },
+        "resize": rule.to_json(),  # resize_rule.py: every later stage follows it
+        **squeezed,  # keep_aspect: records wider than the widest width, squeezed to it
         "max_ctc_steps": max_ctc_steps,
         "shard_files": {s: num_shards[s] for s in splits.SPLITS},
         "task": {"index": cfg["task_index"], "count": cfg["num_tasks"]},

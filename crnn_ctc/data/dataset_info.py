@@ -3,6 +3,7 @@ size and the record counts, from dataset.json or, after a conversion on N machin
 task reports ``dataset.task-0000T-of-0000N.json``.
 
     info = read_info("tfrecords/")     # DatasetInfo(charset, image_height, image_width, records)
+    info.rule                          # its resize rule (resize_rule.py; stretch before it was)
 
 A folder without reports, with a task report missing, or with task reports that disagree (image
 size or format, charset, shard counts) is an error naming the files: training never guesses.
@@ -17,11 +18,12 @@ import os
 import re
 
 from crnn_ctc.data.charset import Charset
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.data.splits import SPLITS
 
 TASK_REPORT = re.compile(r"^dataset\.task-(\d{5})-of-(\d{5})\.json$")
 # What every task of one conversion must agree on.
-SHARED = ("image", "charset", "shard_files")
+SHARED = ("image", "resize", "charset", "shard_files")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +34,20 @@ class DatasetInfo:
     image_height: int
     image_width: int
     records: dict  # split -> number of records
+    resize: ResizeRule | None = None  # read_info fills it: stretch where dataset.json has none
+
+    @property
+    def rule(self) -> ResizeRule:
+        return self.resize or ResizeRule("stretch", self.image_height, self.image_width)
+
+    def require_stretch(self, stage: str) -> None:
+        """A stage that reads fixed-size records only refuses keep_aspect ones by name, never
+        reading them stretched in silence."""
+        if self.rule.keeps_aspect:
+            raise ValueError(f"{self.data_dir} holds keep_aspect records (each at its own "
+                             f"width, dataset.json's resize rule): {stage} reads stretch "
+                             "records only so far; convert with create_tfrecord.py --resize "
+                             "stretch")
 
 
 def _load(path: str) -> dict:
@@ -95,4 +111,6 @@ def read_info(data_dir: str) -> DatasetInfo:
         image_height=int(image["height"]),
         image_width=int(image["width"]),
         records={s: int(splits.get(s, {}).get("records", 0)) for s in SPLITS},
+        resize=ResizeRule.from_json(meta.get("resize"), (int(image["height"]),
+                                                        int(image["width"]))),
     )

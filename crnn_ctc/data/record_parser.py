@@ -21,9 +21,10 @@ def feature_spec() -> dict:
     }
 
 
-def parse_example(serialized, image_shape: tuple[int, int]) -> dict:
+def parse_example(serialized, image_shape: tuple[int, int | None]) -> dict:
     """One serialized record -> {"image": uint8 (H, W, 3), "label_ids": int32 (L,),
-    "text": string, "path": string}. Works eagerly and inside ``tf.data.Dataset.map``."""
+    "text": string, "path": string}. Works eagerly and inside ``tf.data.Dataset.map``.
+    ``image_shape`` (H, None): keep_aspect records, each at its own width."""
     feats = tf.io.parse_single_example(serialized, feature_spec())
     # The serving graph's decoder (JPEG with the accurate DCT), so training sees its pixels.
     image = image_tf.decode_image_tf(feats[IMAGE])

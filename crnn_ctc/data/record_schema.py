@@ -7,6 +7,9 @@ Each record is a serialized ``tf.train.Example`` with these features:
   image/path     bytes     source path relative to --image_dir (UTF-8)
   label/text     bytes     the label (UTF-8, NFC)
   label/ids      int64[L]  the label as charset ids (charset.txt line numbers)
+  image/width    int64     the stored width, in folders converted with --resize keep_aspect
+                           (records are stored at their own width there; stretch records are
+                           all the folder's width and do not carry it)
 
 record_writer.py writes them without TensorFlow; record_parser.py reads them with it.
 
@@ -22,7 +25,8 @@ FORMAT = "image/format"
 PATH = "image/path"
 TEXT = "label/text"
 IDS = "label/ids"
-KEYS = (IMAGE, FORMAT, PATH, TEXT, IDS)
+WIDTH = "image/width"
+KEYS = (IMAGE, FORMAT, PATH, TEXT, IDS, WIDTH)
 
 SHARD_RE = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.tfrecord$")
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import google_crc32c
 
-from crnn_ctc.data.record_schema import FORMAT, IDS, IMAGE, KEYS, PATH, TEXT, tmp_name
+from crnn_ctc.data.record_schema import FORMAT, IDS, IMAGE, KEYS, PATH, TEXT, WIDTH, tmp_name
 
 
 # -- protobuf wire format (just what tf.train.Example needs) ------------------------------
@@ -68,9 +68,11 @@ _FORMATS = {f: _entry(FORMAT, _bytes_feature(f.encode())) for f in ("jpeg", "png
 
 
 def encode_example(
-    image: bytes, image_format: str, text: str, ids: Sequence[int], path: str
+    image: bytes, image_format: str, text: str, ids: Sequence[int], path: str,
+    width: int | None = None,
 ) -> bytes:
-    """A serialized tf.train.Example with the schema above."""
+    """A serialized tf.train.Example with the schema above (``width``: the image/width feature,
+    for keep_aspect records)."""
     fmt = _FORMATS.get(image_format) or _entry(FORMAT, _bytes_feature(image_format.encode()))
     entries = b"".join(
         (
@@ -79,6 +81,7 @@ def encode_example(
             _entry(PATH, _bytes_feature(path.encode("utf-8"))),
             _entry(TEXT, _bytes_feature(text.encode("utf-8"))),
             _entry(IDS, _int64_feature(ids)),
+            b"" if width is None else _entry(WIDTH, _int64_feature([width])),
         )
     )
     return _len_field(1, entries)  # Example.features = 1

@@ -54,6 +54,7 @@ def run(cfg: EvalConfig) -> dict:
     sets: dict = {}
     if cfg.data_dir:
         info = dataset_info.read_info(cfg.data_dir)
+        info.require_stretch("evaluation of records")
         if info.charset != charset:
             raise ValueError(
                 f"charset mismatch: {cfg.model_dir}/config.json has {len(charset)} symbols, "

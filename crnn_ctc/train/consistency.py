@@ -23,6 +23,7 @@ def resolve_config(
 ) -> Config:
     """The image size comes from the records (dataset.json); an explicit different size is an
     error, since the records hold fixed-size images."""
+    info.require_stretch("training")
     for name, stored in (("image_height", info.image_height), ("image_width", info.image_width)):
         if name in explicit and getattr(cfg, name) != stored:
             raise ValueError(

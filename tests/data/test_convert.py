@@ -346,6 +346,7 @@ def test_other_image_size(word_dir):
         ({"charset": "nope"}, "neither a preset"),
         ({"lexicon_file": "x"}, "only used with --anno_format=synth90k"),
         ({"strip_unknown": True}, "--strip_unknown keeps .* give --charset"),
+        ({"resize": "pad"}, "resize 'pad': choose one of stretch, keep_aspect"),
     ],
 )
 def test_bad_config_is_a_value_error(word_dir, kw, message):

@@ -1,0 +1,119 @@
+"""--resize keep_aspect in the converter: the rule as data (resize_rule.py), records stored at
+their own width with the width in the record, squeezed crops counted, labels held to their own
+crop's steps, spaces kept; stretch folders unchanged."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from crnn_ctc.data import convert, dataset_info, record_schema
+from crnn_ctc.data.resize_rule import ResizeRule
+
+
+@pytest.mark.parametrize("kind, h, w, width, squeezed", [
+    ("keep_aspect", 64, 300, 150, False),  # halved
+    ("keep_aspect", 20, 2000, 400, True),  # 3200 at height 32: squeezed to the widest
+    ("keep_aspect", 32, 400, 400, False),  # exactly the widest
+    ("keep_aspect", 100, 1, 1, False),  # never narrower than 1 px
+    ("keep_aspect", 10, 3, 10, False),  # 9.6 rounds to 10
+    ("stretch", 64, 300, 400, False),
+    ("stretch", 20, 2000, 400, False),
+])  # fmt: skip
+def test_the_rule_gives_each_crop_its_width(kind, h, w, width, squeezed):
+    rule = ResizeRule(kind, 32, 400)
+    assert rule.target_width(h, w) == width and rule.squeezed(h, w) == squeezed
+
+
+def test_the_rule_round_trips_and_old_files_are_stretch():
+    rule = ResizeRule("keep_aspect", 48, 320)
+    assert ResizeRule.from_json(rule.to_json(), (32, 100)) == rule
+    assert ResizeRule.from_json(None, (32, 100)) == ResizeRule("stretch", 32, 100)
+    with pytest.raises(ValueError, match="resize 'pad'"):
+        ResizeRule("pad")
+    with pytest.raises(ValueError, match="malformed resize"):
+        ResizeRule.from_json({"rule": "stretch"}, (32, 100))
+
+
+def _crop(w, h, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+CROPS = [  # name, (w, h), label, its width at height 32 (None: skipped)
+    ("short.png", (50, 20), "ab", 80),
+    ("line.png", (200, 20), "a long line, 42!", 320),
+    ("very_wide.png", (1000, 10), "x", 400),  # 3200 at height 32: squeezed
+    ("tall.png", (30, 60), "hi", 16),
+    ("crowded.png", (40, 32), "abcdefghijk", None),  # 11 letters, 10 steps at 40 px
+]
+
+
+def _stored(data_dir):
+    """{path: (text, stored image/width feature or None, decoded (H, W))} of every record."""
+    import tensorflow as tf
+
+    out = {}
+    for name in sorted(os.listdir(data_dir)):
+        if name.endswith(".tfrecord"):
+            for raw in tf.data.TFRecordDataset(os.path.join(data_dir, name)):
+                ex = tf.train.Example.FromString(raw.numpy()).features.feature
+                image = tf.io.decode_image(ex[record_schema.IMAGE].bytes_list.value[0])
+                width = None
+                if record_schema.WIDTH in ex:
+                    width = list(ex[record_schema.WIDTH].int64_list.value)
+                out[ex[record_schema.PATH].bytes_list.value[0].decode()] = (
+                    ex[record_schema.TEXT].bytes_list.value[0].decode(), width,
+                    tuple(image.shape[:2]))
+    return out
+
+
+def test_keep_aspect_stores_each_crop_at_its_width(tmp_path):
+    lines = []
+    for i, (name, (w, h), label, _) in enumerate(CROPS):
+        buf = tmp_path / name
+        Image.fromarray(_crop(w, h, i)).save(buf)
+        lines.append(f"{name} {label}\n")
+    (tmp_path / "list.txt").write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    summary = convert.convert(convert.ConvertConfig(
+        image_dir=str(tmp_path), anno_file=str(tmp_path / "list.txt"), data_dir=str(out),
+        resize="keep_aspect", image_height=32, image_width=400, charset="printable",
+        validation_split_fraction=0, num_workers=1, progress=False))  # fmt: skip
+    assert summary["resize"] == {"rule": "keep_aspect", "height": 32, "width": 400}
+    assert summary["squeezed"] == 1 and summary["splits"]["train"]["squeezed"] == 1
+    assert summary["skipped"] == {"label_too_long": 1}
+    with open(out / "skipped.tsv", encoding="utf-8") as f:
+        (row,) = [r for r in f.read().splitlines()[1:]]
+    assert row.startswith("5\tcrowded.png\tlabel_too_long\t") and "10 steps of its 40 x 32" in row
+    stored = _stored(str(out))
+    want = {name: (label, [width], (32, width)) for name, _, label, width in CROPS if width}
+    assert stored == want  # spaces and punctuation kept; the width in the record = the image's
+    with open(out / "dataset.json", encoding="utf-8") as f:
+        assert json.load(f)["resize"]["rule"] == "keep_aspect"
+    info = dataset_info.read_info(str(out))
+    assert info.rule == ResizeRule("keep_aspect", 32, 400) and info.records["train"] == 4
+    # a stage that cannot read the rule yet says so, never stretching them in silence
+    from crnn_ctc.train import consistency, presets
+
+    with pytest.raises(ValueError, match="keep_aspect records"):
+        consistency.resolve_config(presets.small(), info)
+
+
+def test_stretch_records_are_as_before(tmp_path):
+    Image.fromarray(_crop(50, 20, 0)).save(tmp_path / "a.png")
+    (tmp_path / "list.txt").write_text("a.png ab\n", encoding="utf-8")
+    out = tmp_path / "out"
+    summary = convert.convert(convert.ConvertConfig(
+        image_dir=str(tmp_path), anno_file=str(tmp_path / "list.txt"), data_dir=str(out),
+        validation_split_fraction=0, num_workers=1, progress=False))  # fmt: skip
+    assert summary["resize"] == {"rule": "stretch", "height": 32, "width": 100}
+    assert "squeezed" not in summary
+    assert _stored(str(out)) == {"a.png": ("ab", None, (32, 100))}
+    # a dataset.json written before the rule was: read as stretch at its image size
+    meta = json.loads((out / "dataset.json").read_text())
+    del meta["resize"]
+    (out / "dataset.json").write_text(json.dumps(meta))
+    assert dataset_info.read_info(str(out)).rule == ResizeRule("stretch", 32, 100)
