@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from crnn_ctc.data import ctc_steps
+from crnn_ctc.data.resize_rule import RULES
 
 PAPER_FILTERS = (64, 128, 256, 256, 512, 512, 512)
 RNNS = ("lstm", "gru")
@@ -34,6 +35,9 @@ class ModelConfig:
     rnn_layers: int = 2
     stn: bool = False  # affine spatial transformer in front of the CNN
     dropout: float = 0.0  # between the CNN and the RNN, and between RNN layers
+    # the records' resize rule (data/resize_rule.py): keep_aspect models take any width up to
+    # image_width, with each image's valid width as a second input (crnn.py)
+    resize: str = "stretch"
 
     def __post_init__(self):
         check(len(self.filters) == 7, "filters", self.filters, "7 integers")
@@ -44,6 +48,9 @@ class ModelConfig:
         for name in ("rnn_units", "rnn_layers"):
             check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
         check(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "in [0, 1)")
+        check(self.resize in RULES, "resize", self.resize, " or ".join(RULES))
+        check(not (self.stn and self.resize == "keep_aspect"), "stn", self.stn,
+              "False with resize keep_aspect (the transformer needs a fixed canvas)")
 
     @property
     def time_steps(self) -> int:

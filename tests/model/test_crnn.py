@@ -1,5 +1,7 @@
 """The CRNN's shapes, size, variants, cuDNN eligibility and the spatial transformer."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -98,3 +100,65 @@ def test_affine_sample_shift_and_flip():
     flip = tf.constant([[[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
     got = stn.affine_sample(img, flip).numpy()[0, :, :, 0]
     np.testing.assert_allclose(got, img.numpy()[0, :, ::-1, 0], atol=1e-5)
+
+
+def _random_weights(model):
+    """Zero-mean weights and positive variances, so a leak of the padding would show; kernels
+    scaled by fan-in so the features stay near 1 (float32 rounding then stays near 1e-7)."""
+    for k, w in enumerate(model.weights):
+        rng = np.random.default_rng(k)
+        if "variance" in w.path or "gamma" in w.path:
+            w.assign(rng.uniform(0.5, 1.5, w.shape))
+        else:
+            fan_in = int(np.prod(w.shape[:-1])) if len(w.shape) > 1 else 1
+            w.assign(rng.normal(0, 1.0 / np.sqrt(fan_in), w.shape))
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_a_keep_aspect_crop_reads_the_same_whatever_the_batch_width(rnn):
+    """One crop padded to two batch widths (and beside a wider crop) gives the same logits on
+    its own steps: the padding is masked before every convolution and in the BiRNNs."""
+    from crnn_ctc.model.config import ModelConfig
+
+    cfg = ModelConfig(filters=(8, 8, 16, 16, 16, 16, 16), rnn=rnn, rnn_units=12,
+                      resize="keep_aspect", image_width=400)
+    model = crnn.build_crnn(cfg, 11)
+    _random_weights(model)
+    rng = np.random.default_rng(0)
+    crop = rng.uniform(-1, 1, (32, 52, 3)).astype(np.float32)  # 13 steps
+    other = rng.uniform(-1, 1, (32, 200, 3)).astype(np.float32)
+
+    def read(images, widths):
+        return model({"image": tf.constant(images), "width": tf.constant(widths, tf.int32)},
+                     training=False).numpy()
+
+    def padded(image, width, value=0.0):
+        return np.pad(image, ((0, 0), (0, width - image.shape[1]), (0, 0)),
+                      constant_values=value)
+
+    alone = read(crop[None], [52])
+    assert alone.shape == (1, 13, 11)
+    wide = read(padded(crop, 120)[None], [52])
+    assert wide.shape == (1, 30, 11)
+    np.testing.assert_allclose(wide[0, :13], alone[0], atol=1e-5)
+    # the pad value does not matter either (the input is masked too), nor the batch's others
+    batch = read(np.stack([padded(crop, 200, 0.7), other]), [52, 200])
+    np.testing.assert_allclose(batch[0, :13], alone[0], atol=1e-5)
+    np.testing.assert_allclose(batch[1], read(other[None], [200])[0], atol=1e-5)
+    # without the masks the padding would reach the crop's steps (what the test can see)
+    plain = crnn.build_crnn(dataclasses.replace(cfg, resize="stretch", image_width=120), 11)
+    plain.set_weights(model.get_weights())
+    leaked = plain(tf.constant(padded(crop, 120)[None]), training=False).numpy()
+    assert np.abs(leaked[0, :13] - alone[0]).max() > 1e-3
+
+
+def test_keep_aspect_models_keep_the_cudnn_conditions_and_refuse_the_stn():
+    from crnn_ctc.model.config import ModelConfig
+
+    cfg = ModelConfig(filters=(8,) * 7, rnn_units=8, resize="keep_aspect", image_width=64)
+    model = crnn.build_crnn(cfg, 5)
+    layer = model.get_layer("bilstm1").forward_layer
+    assert (layer.activation.__name__, layer.recurrent_activation.__name__) == ("tanh", "sigmoid")
+    assert layer.recurrent_dropout == 0 and not layer.unroll and layer.use_bias
+    with pytest.raises(ValueError, match="stn"):
+        ModelConfig(stn=True, resize="keep_aspect")
