@@ -11,6 +11,14 @@ batch's position, so parallel calls cannot change them), fixed-shape batches, pr
 Evaluation: files in order, one pass, no augmentation, the last partial batch kept. Labels are
 padded (and, when longer than the model's T steps, cut) to T ids; ``label_length`` keeps the
 true length, so the loss can tell an infeasible label from a feasible one.
+
+keep_aspect records (``rule``, data/resize_rule.py) are each at their own width: an image is
+padded on the right to a multiple of the CNN's stride (4), training batches are drawn from
+width buckets (BUCKET_WIDTH px wide, so a batch of short words does not pay for the widest
+crop) and padded to their widest image; evaluation batches keep the file order and are padded
+to their widest. Each example carries "width" (its own width in pixels, before any padding),
+from which the model masks the padding and the loss takes its steps (ceil(width / 4)); labels
+are padded to the widest width's steps. Augmentation runs per image, before padding.
 """
 
 from __future__ import annotations
@@ -24,10 +32,12 @@ from crnn_ctc.data import augment as augment_lib
 from crnn_ctc.data import ctc_steps, record_parser
 from crnn_ctc.data.image_tf import to_model_input
 from crnn_ctc.data.record_schema import SHARD_RE
+from crnn_ctc.data.resize_rule import ResizeRule
 
 # Training reads in parallel and takes elements as they are ready (faster; the order varies from
 # run to run). True keeps the order fixed for a given seed, at some speed.
 DETERMINISTIC = False
+BUCKET_WIDTH = 64  # keep_aspect training batches: images of widths within one such band
 
 
 def shard_files(data_dir: str, split: str) -> list[str]:
@@ -86,6 +96,46 @@ def parse_fn(image_size: tuple[int, int]):
     return parse
 
 
+def _parse_lines_fn(rule: ResizeRule):
+    """keep_aspect: serialized record -> the parse_fn dict with the image at its own width,
+    padded right to a multiple of the stride, and "width" (int32, before that padding)."""
+    steps = ctc_steps.time_steps(rule.width)
+    stride = ctc_steps.WIDTH_STRIDE
+
+    def parse(serialized):
+        rec = record_parser.parse_example(serialized, (rule.height, None))
+        image, ids = rec["image"], rec["label_ids"]
+        width = tf.shape(image)[1]
+        image = tf.pad(image, [[0, 0], [0, (-width) % stride], [0, 0]])
+        length = tf.shape(ids)[0]
+        labels = tf.pad(ids[:steps], [[0, steps - tf.minimum(length, steps)]], constant_values=-1)
+        return {"image": image, "width": width, "labels": tf.ensure_shape(labels, [steps]),
+                "label_length": length, "text": rec["text"], "path": rec["path"]}
+
+    return parse
+
+
+def _augment_one_fn(seed: int, input_context):
+    """keep_aspect: augments one image (before padding, so no warp pulls padding into it)."""
+    def one(k, example):
+        image = augment_lib.augment_batch(example["image"][None],
+                                          _augment_seed(seed, input_context, k))[0]
+        return {**example, "image": image}
+
+    return one
+
+
+def _line_batches(ds, rule: ResizeRule, training: bool, batch_size: int):
+    shapes = {"image": [rule.height, None, 3], "width": [], "labels": [None],
+              "label_length": [], "text": [], "path": []}
+    if not training:
+        return ds.padded_batch(batch_size, padded_shapes=shapes)
+    bounds = list(range(BUCKET_WIDTH, rule.width + 1, BUCKET_WIDTH))
+    return ds.bucket_by_sequence_length(
+        lambda e: e["width"], bounds, [batch_size] * (len(bounds) + 1), padded_shapes=shapes,
+        drop_remainder=True)
+
+
 def _finish_fn(augment: bool):
     def finish(batch, seed=None):
         images = augment_lib.augment_batch(batch["image"], seed) if augment else batch["image"]
@@ -102,16 +152,24 @@ def _augment_seed(seed: int, input_context, index):
 
 
 def _batches(data_dir: str, split: str, image_size: tuple[int, int], training: bool,
-             batch_size: int, seed: int, shuffle_buffer: int, input_context) -> tf.data.Dataset:
-    """Parsed batches of one folder's ``split``, before the per-batch finish (augmentation)."""
+             batch_size: int, seed: int, shuffle_buffer: int, input_context,
+             rule: ResizeRule | None = None, augment: bool = False) -> tf.data.Dataset:
+    """Parsed batches of one folder's ``split``, before the per-batch finish (augmentation);
+    keep_aspect ``rule``: augmented per image here when ``augment``."""
     ds = _files_dataset(shard_files(data_dir, split), training, seed, input_context)
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    lines = rule is not None and rule.keeps_aspect
     ds = ds.map(
-        parse_fn(image_size),
+        _parse_lines_fn(rule) if lines else parse_fn(image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=DETERMINISTIC or not training,
     )
+    if lines:
+        if augment:
+            ds = ds.enumerate().map(_augment_one_fn(seed, input_context),
+                                    num_parallel_calls=tf.data.AUTOTUNE)
+        return _line_batches(ds, rule, training, batch_size)
     return ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -140,12 +198,16 @@ def build_dataset(
     seed: int = 0,
     shuffle_buffer: int = 10_000,
     input_context: tf.distribute.InputContext | None = None,
+    rule: ResizeRule | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``split`` records of ``image_size`` (height, width: the records' size);
-    ``batch_size`` is per input pipeline (per worker)."""
+    ``batch_size`` is per input pipeline (per worker). ``rule``: the records' resize rule
+    (keep_aspect: see the module docstring; None or stretch: fixed-size records)."""
+    lines = rule is not None and rule.keeps_aspect
+    augment = training and augment
     return _finished(_batches(data_dir, split, image_size, training, batch_size, seed,
-                              shuffle_buffer, input_context), training and augment, seed,
-                     input_context)
+                              shuffle_buffer, input_context, rule, augment and lines),
+                     augment and not lines, seed, input_context)
 
 
 def mixed_batch_sizes(batch_size: int, ratio: tuple[float, ...], folders: int) -> list[int]:

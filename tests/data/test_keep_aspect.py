@@ -70,18 +70,23 @@ def _stored(data_dir):
     return out
 
 
-def test_keep_aspect_stores_each_crop_at_its_width(tmp_path):
+def _convert(tmp_path, crops, out="out"):
+    """Writes each (name, (w, h), label, ...) as a random PNG, converts them keep_aspect 32 x
+    at most 400, printable charset, all in train -> (summary, output folder)."""
     lines = []
-    for i, (name, (w, h), label, _) in enumerate(CROPS):
-        buf = tmp_path / name
-        Image.fromarray(_crop(w, h, i)).save(buf)
+    for i, (name, (w, h), label, *_) in enumerate(crops):
+        Image.fromarray(_crop(w, h, i)).save(tmp_path / name)
         lines.append(f"{name} {label}\n")
     (tmp_path / "list.txt").write_text("".join(lines), encoding="utf-8")
-    out = tmp_path / "out"
     summary = convert.convert(convert.ConvertConfig(
-        image_dir=str(tmp_path), anno_file=str(tmp_path / "list.txt"), data_dir=str(out),
+        image_dir=str(tmp_path), anno_file=str(tmp_path / "list.txt"), data_dir=str(tmp_path / out),
         resize="keep_aspect", image_height=32, image_width=400, charset="printable",
         validation_split_fraction=0, num_workers=1, progress=False))  # fmt: skip
+    return summary, tmp_path / out
+
+
+def test_keep_aspect_stores_each_crop_at_its_width(tmp_path):
+    summary, out = _convert(tmp_path, CROPS)
     assert summary["resize"] == {"rule": "keep_aspect", "height": 32, "width": 400}
     assert summary["squeezed"] == 1 and summary["splits"]["train"]["squeezed"] == 1
     assert summary["skipped"] == {"label_too_long": 1}
@@ -117,3 +122,36 @@ def test_stretch_records_are_as_before(tmp_path):
     del meta["resize"]
     (out / "dataset.json").write_text(json.dumps(meta))
     assert dataset_info.read_info(str(out)).rule == ResizeRule("stretch", 32, 100)
+
+
+def test_the_pipeline_pads_keep_aspect_batches_to_their_widest(tmp_path):
+    import tensorflow as tf
+
+    from crnn_ctc.data import pipeline
+
+    _, out = _convert(tmp_path, CROPS[:4])
+    rule = dataset_info.read_info(str(out)).rule
+    want = {name: (label, width) for name, _, label, width in CROPS[:4]}
+    seen = {}
+    for batch in pipeline.build_dataset(str(out), "train", (32, 400), training=False,
+                                        batch_size=3, rule=rule):  # fmt: skip
+        widths = batch["width"].numpy()
+        assert batch["image"].shape[1:] == (32, -(-widths.max() // 4) * 4, 3)  # widest, x 4
+        assert batch["labels"].shape[1] == 100  # the widest width's steps
+        for k in range(len(widths)):
+            name = batch["path"][k].numpy().decode()
+            seen[name] = (batch["text"][k].numpy().decode(), int(widths[k]))
+            image = batch["image"][k].numpy()  # in [-1, 1]; the padding at -1 (masked anyway)
+            assert (image[:, widths[k]:] == -1).all()
+            assert int(batch["label_length"][k]) == len(want[name][0])
+    assert seen == want
+    # training: width buckets, so a batch's images differ by less than BUCKET_WIDTH
+    many = [(f"{i}.png", (w, 32), "ab") for i, w in enumerate([40, 44, 48, 300, 310, 320] * 2)]
+    _, out2 = _convert(tmp_path, many, "many")
+    ds = pipeline.build_dataset(str(out2), "train", (32, 400), training=True, batch_size=3,
+                                augment=True, rule=rule)  # fmt: skip
+    for batch in ds.take(6):
+        widths = batch["width"].numpy()
+        assert widths.max() // pipeline.BUCKET_WIDTH == widths.min() // pipeline.BUCKET_WIDTH
+        assert batch["image"].shape[2] == -(-widths.max() // 4) * 4  # its own widest
+        assert batch["image"].dtype == tf.float32
