@@ -40,14 +40,6 @@ class DatasetInfo:
     def rule(self) -> ResizeRule:
         return self.resize or ResizeRule("stretch", self.image_height, self.image_width)
 
-    def require_stretch(self, stage: str) -> None:
-        """A stage that reads fixed-size records only refuses keep_aspect ones by name, never
-        reading them stretched in silence."""
-        if self.rule.keeps_aspect:
-            raise ValueError(f"{self.data_dir} holds keep_aspect records (each at its own "
-                             f"width, dataset.json's resize rule): {stage} reads stretch "
-                             "records only so far; convert with create_tfrecord.py --resize "
-                             "stretch")
 
 
 def _load(path: str) -> dict:

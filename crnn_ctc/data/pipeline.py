@@ -239,20 +239,27 @@ def build_mixed_dataset(
     seed: int = 0,
     shuffle_buffer: int = 10_000,
     input_context: tf.distribute.InputContext | None = None,
+    rule: ResizeRule | None = None,
 ) -> tf.data.Dataset:
     """Training batches of ``sum(batch_sizes)`` records, ``batch_sizes[i]`` of them from the
     train split of ``data_dirs[i]`` in every batch (real crops and synthetic words in a fixed
     proportion, as --batch_ratio of deep-text-recognition-benchmark). Each folder is read as
     build_dataset reads one (its own shuffle, seed ``seed + i``, its share of the workers'
     records); augmentation runs on the joined batch."""
+    lines = rule is not None and rule.keeps_aspect
     parts = tuple(_batches(d, "train", image_size, True, b, seed + i, shuffle_buffer,
-                           input_context)
+                           input_context, rule, augment and lines)
                   for i, (d, b) in enumerate(zip(data_dirs, batch_sizes, strict=True)))
     if len(parts) == 1:
-        return _finished(parts[0], augment, seed, input_context)
+        return _finished(parts[0], augment and not lines, seed, input_context)
 
     def join(*batches):
+        if lines:  # each part is padded to its own widest: pad all to the widest of them
+            widest = tf.reduce_max([tf.shape(b["image"])[2] for b in batches])
+            batches = [{**b, "image": tf.pad(b["image"], [[0, 0], [0, 0],
+                                                          [0, widest - tf.shape(b["image"])[2]],
+                                                          [0, 0]])} for b in batches]
         return {k: tf.concat([b[k] for b in batches], axis=0) for k in batches[0]}
 
     joined = tf.data.Dataset.zip(parts).map(join, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finished(joined, augment, seed, input_context)
+    return _finished(joined, augment and not lines, seed, input_context)

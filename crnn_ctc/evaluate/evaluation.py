@@ -19,7 +19,7 @@ import tensorflow as tf
 from crnn_ctc.data import annotations, formats, image_tf
 from crnn_ctc.data.charset import Charset
 from crnn_ctc.evaluate import metrics
-from crnn_ctc.model import decoding, turns
+from crnn_ctc.model import crnn, decoding, turns
 
 
 def predict_fn(model, blank_id: int, beam_width: int = 0):
@@ -27,12 +27,16 @@ def predict_fn(model, blank_id: int, beam_width: int = 0):
     ``turned`` (B, 2, H, W, 3) and ``tall`` (B,) tall crops are read turned too
     (model/turns.py)."""
 
-    def read(images):
-        return decoding.decode(model(images, training=False), blank_id, beam_width=beam_width)
+    def read(images, widths=None):
+        batch = {"image": images} if widths is None else {"image": images, "width": widths}
+        logits, steps = crnn.call_crnn(model, batch)
+        return decoding.decode(logits, blank_id, beam_width=beam_width, logit_length=steps)
 
     @tf.function(reduce_retracing=True)
-    def predict(images, turned=None, tall=None):
-        if turned is None:
+    def predict(images, turned=None, tall=None, widths=None):
+        if widths is not None:  # keep_aspect batches: each image's own width (no turning)
+            ids, scores = read(images, widths)
+        elif turned is None:
             ids, scores = read(images)
         else:
             ids, scores = turns.read_turned(read, images, turned, tall)
@@ -56,7 +60,8 @@ def evaluate(
     for i, batch in enumerate(batches):
         if max_batches and i >= max_batches:
             break
-        ids, scores = predict(batch["image"], batch.get("turned"), batch.get("tall"))
+        ids, scores = predict(batch["image"], batch.get("turned"), batch.get("tall"),
+                              batch.get("width"))
         texts = decoding.ids_to_text(ids, charset)
         labels = [t.decode("utf-8") for t in np.asarray(batch["text"]).tolist()]
         right = scorer.update(texts, labels)

@@ -54,7 +54,6 @@ def run(cfg: EvalConfig) -> dict:
     sets: dict = {}
     if cfg.data_dir:
         info = dataset_info.read_info(cfg.data_dir)
-        info.require_stretch("evaluation of records")
         if info.charset != charset:
             raise ValueError(
                 f"charset mismatch: {cfg.model_dir}/config.json has {len(charset)} symbols, "
@@ -62,7 +61,7 @@ def run(cfg: EvalConfig) -> dict:
             )
         size = (mcfg.image_height, mcfg.image_width)
         batches = pipeline.build_dataset(cfg.data_dir, cfg.split, size, training=False,
-                                         batch_size=cfg.batch_size)
+                                         batch_size=cfg.batch_size, rule=info.rule)
         sets[cfg.split] = _timed(model, batches, charset, cfg, protocol, [])
     for anno in cfg.anno_files:
         image_dir = cfg.image_dir or os.path.dirname(os.path.abspath(anno))

@@ -136,6 +136,16 @@ def _rnn(cfg: ModelConfig, name: str):
     return keras.layers.Bidirectional(layer, name=f"bi{name}")
 
 
+def call_crnn(model, batch: dict, training: bool = False):
+    """A batch dict ("image", and "width" for keep_aspect models) -> (logits (B, T, C), each
+    example's steps (B,) or None when every example has all T)."""
+    if "width" not in batch:
+        return model(batch["image"], training=training), None
+    widths = tf.cast(batch["width"], tf.int32)
+    logits = model({"image": batch["image"], "width": widths}, training=training)
+    return logits, (widths + ctc_steps.WIDTH_STRIDE - 1) // ctc_steps.WIDTH_STRIDE
+
+
 def build_crnn(cfg: ModelConfig, num_classes: int) -> keras.Model:
     """Keras model: images (B, H, W, 3) float in [-1, 1] -> logits (B, W // 4, num_classes);
     keep_aspect: {"image": (B, H, W <= image_width, 3), "width": (B,) int32} (above)."""

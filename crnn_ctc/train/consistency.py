@@ -23,7 +23,9 @@ def resolve_config(
 ) -> Config:
     """The image size comes from the records (dataset.json); an explicit different size is an
     error, since the records hold fixed-size images."""
-    info.require_stretch("training")
+    if info.rule.keeps_aspect:  # the model takes any width up to the rule's widest
+        return dataclasses.replace(cfg, resize="keep_aspect", image_height=info.image_height,
+                                   image_width=info.rule.width)
     for name, stored in (("image_height", info.image_height), ("image_width", info.image_width)):
         if name in explicit and getattr(cfg, name) != stored:
             raise ValueError(

@@ -33,6 +33,7 @@ from absl import logging
 
 from crnn_ctc.data import dataset_info, pipeline
 from crnn_ctc.data.dataset_files import write_json
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.evaluate import evaluation
 from crnn_ctc.model import crnn, ctc_loss
 from crnn_ctc.model.folder import CONFIG_FILE
@@ -188,7 +189,7 @@ def train_dataset(strategy, cfg: config_lib.Config, data_dir, seed: int):
     return strategy.distribute_datasets_from_function(
         lambda ctx: pipeline.build_mixed_dataset(
             dirs, sizes, (cfg.image_height, cfg.image_width), augment=cfg.augment, seed=seed,
-            shuffle_buffer=cfg.shuffle_buffer, input_context=ctx,
+            shuffle_buffer=cfg.shuffle_buffer, input_context=ctx, rule=resize_rule(cfg),
         )
     )
 
@@ -198,9 +199,9 @@ def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool)
 
     def replica_step(batch):
         with tf.GradientTape() as tape:
-            logits = model(batch["image"], training=True)  # (B, T, C) float32
+            logits, steps = crnn.call_crnn(model, batch, training=True)  # (B, T, C) float32
             per_example, feasible = ctc_loss.ctc_loss(
-                batch["labels"], batch["label_length"], logits, blank_id,
+                batch["labels"], batch["label_length"], logits, blank_id, logit_length=steps,
                 sparse=False if cfg.jit_compile else None,  # the kernel has no XLA lowering
             )
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=cfg.batch_size)
@@ -220,7 +221,8 @@ def make_train_step(strategy, model, optimizer, cfg, blank_id: int, mixed: bool)
         batch = next(iterator)
         # Only the tensors the step uses: the string fields ("text", "path") cannot enter an
         # XLA-compiled function.
-        inputs = {k: batch[k] for k in ("image", "labels", "label_length")}
+        inputs = {k: batch[k] for k in ("image", "width", "labels", "label_length")
+                  if k in batch}
         loss, bad = strategy.run(replica_step, args=(inputs,))
         return (
             strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
@@ -276,6 +278,11 @@ def _log_window(window: dict, s: int, optimizer, writer, progress, check_finite:
     window.update(loss=0.0, n=0, bad=0, t=time.perf_counter(), images=0)
 
 
+def resize_rule(cfg) -> ResizeRule:
+    """The records' resize rule the model was configured from (resolve_config)."""
+    return ResizeRule(cfg.resize, cfg.image_height, cfg.image_width)
+
+
 def float32_twin(cfg: config_lib.Config, num_classes: int):
     """Under a mixed policy, the same CRNN built in float32 (None under float32): validation
     copies the current weights into it and scores it, so ``best`` is chosen, and best.json
@@ -308,7 +315,8 @@ def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: 
         return {}
     try:
         ds = pipeline.build_dataset(data_dir, "validation", (cfg.image_height, cfg.image_width),
-                                    training=False, batch_size=cfg.batch_size)
+                                    training=False, batch_size=cfg.batch_size,
+                                    rule=resize_rule(cfg))
     except FileNotFoundError:
         return {}  # a set converted with --validation_split_fraction 0
     # eval_batches bounds it, so a huge validation split does not stall the other workers.

@@ -100,11 +100,11 @@ def test_keep_aspect_stores_each_crop_at_its_width(tmp_path):
         assert json.load(f)["resize"]["rule"] == "keep_aspect"
     info = dataset_info.read_info(str(out))
     assert info.rule == ResizeRule("keep_aspect", 32, 400) and info.records["train"] == 4
-    # a stage that cannot read the rule yet says so, never stretching them in silence
+    # training follows the records' rule: a keep_aspect model as wide as the widest crop
     from crnn_ctc.train import consistency, presets
 
-    with pytest.raises(ValueError, match="keep_aspect records"):
-        consistency.resolve_config(presets.small(), info)
+    cfg = consistency.resolve_config(presets.small(), info)
+    assert (cfg.resize, cfg.image_height, cfg.image_width) == ("keep_aspect", 32, 400)
 
 
 def test_stretch_records_are_as_before(tmp_path):
