@@ -56,6 +56,13 @@ class ModelConfig:
     def time_steps(self) -> int:
         return ctc_steps.time_steps(self.image_width)
 
+    def require_stretch(self, stage: str) -> None:
+        """A stage built for fixed-size inputs only refuses a keep_aspect model by name."""
+        if self.resize != "stretch":
+            raise ValueError(f"a keep_aspect (text-line) model: {stage} is not built for it "
+                             "yet; score it with tools/eval_crnn_ctc.py --data_dir on "
+                             "keep_aspect records")
+
 
 MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
 

@@ -95,6 +95,7 @@ class InferenceCrnn(tf.Module):
 
     def __init__(self, model: keras.Model, cfg: ModelConfig, cnn_dtype: str = "float32"):
         super().__init__(name="crnn")
+        cfg.require_stretch("the serving graph (export, Recognizer)")
         if cnn_dtype not in CNN_DTYPES:
             raise ValueError(f"cnn_dtype {cnn_dtype!r}: choose one of {CNN_DTYPES}")
         self.cnn_dtype = tf.as_dtype(cnn_dtype)

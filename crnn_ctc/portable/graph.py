@@ -90,6 +90,7 @@ class PortableCrnn(tf.Module):
 
     def __init__(self, model, cfg: ModelConfig):
         super().__init__(name="crnn_portable")
+        cfg.require_stretch("the LiteRT/ONNX export")
         if cfg.stn:
             raise ValueError("a model with the spatial transformer (--stn) cannot be exported to "
                              "LiteRT/ONNX yet (its grid sampling is not a portable op): export "
