@@ -63,6 +63,8 @@ def run(cfg: EvalConfig) -> dict:
         batches = pipeline.build_dataset(cfg.data_dir, cfg.split, size, training=False,
                                          batch_size=cfg.batch_size, rule=info.rule)
         sets[cfg.split] = _timed(model, batches, charset, cfg, protocol, [])
+    if cfg.anno_files:
+        mcfg.require_stretch("evaluation of an image list (--anno_file)")
     for anno in cfg.anno_files:
         image_dir = cfg.image_dir or os.path.dirname(os.path.abspath(anno))
         entries, problems = evaluation.read_image_list(image_dir, anno)
