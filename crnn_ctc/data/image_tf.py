@@ -235,6 +235,24 @@ def resize_tf(image, height: int, width: int):
     return tf.cast(tf.clip_by_value(tf.floor(x + 0.5), 0.0, 255.0), tf.uint8)
 
 
+def rule_width_tf(height, width, rule):
+    """In-graph ResizeRule.target_width (data/resize_rule.py) of a crop of ``height`` x
+    ``width`` -> int32 scalar; the same float64 arithmetic, so both sides give the same
+    width."""
+    if not rule.keeps_aspect:
+        return tf.constant(rule.width, tf.int32)
+    scaled = tf.cast(width, tf.float64) * rule.height / tf.cast(height, tf.float64)
+    natural = tf.maximum(1, tf.cast(tf.floor(scaled + 0.5), tf.int32))
+    return tf.minimum(rule.width, natural)
+
+
+def resize_by_rule_tf(image, rule):
+    """(h, w, 3) uint8 -> (the rule's height, its width for this crop, 3) uint8, as the
+    converter resizes (image_np.resize to ResizeRule.target_width)."""
+    shape = tf.shape(image)
+    return resize_tf(image, rule.height, rule_width_tf(shape[0], shape[1], rule))
+
+
 def to_model_input(images):
     """uint8 images (..., H, W, 3) -> float32 in [-1, 1], the CRNN's input scaling."""
     return tf.cast(images, tf.float32) * (2.0 / 255.0) - 1.0

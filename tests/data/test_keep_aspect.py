@@ -155,3 +155,23 @@ def test_the_pipeline_pads_keep_aspect_batches_to_their_widest(tmp_path):
         assert widths.max() // pipeline.BUCKET_WIDTH == widths.min() // pipeline.BUCKET_WIDTH
         assert batch["image"].shape[2] == -(-widths.max() // 4) * 4  # its own widest
         assert batch["image"].dtype == tf.float32
+
+
+@pytest.mark.parametrize("w, h", [(300, 64), (2000, 20), (3, 10), (1, 100), (77, 31), (50, 50),
+                                  (401, 32), (999, 333)])
+def test_the_tf_twin_gives_the_converters_width_and_pixels(w, h):
+    """The serving graph's resize (image_tf) follows the same rule as the converter's
+    (image_np): the same width for every size, pixels within one grey level."""
+    import tensorflow as tf
+
+    from crnn_ctc.data import image_np, image_tf
+
+    rule = ResizeRule("keep_aspect", 32, 400)
+    image = _crop(w, h, w + h)
+    ours = image_tf.resize_by_rule_tf(tf.constant(image), rule).numpy()
+    width = rule.target_width(h, w)
+    assert ours.shape == (32, width, 3)
+    theirs = image_np.resize(image, 32, width)
+    assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
+    stretch = image_tf.resize_by_rule_tf(tf.constant(image), ResizeRule("stretch", 32, 100))
+    assert stretch.shape == (32, 100, 3)
