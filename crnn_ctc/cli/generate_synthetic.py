@@ -27,19 +27,24 @@ flags.DEFINE_string("output_dir", None, "Where images/, image_list.txt and gener
 flags.DEFINE_integer("count", 1000, "Images to render.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed: the same seed gives the same images.")
 flags.DEFINE_integer("num_workers", _D.num_workers, "Worker processes; 0 = one per CPU core.")
-flags.DEFINE_string("charset", _D.charset, f"What may appear: a preset ({', '.join(PRESETS)}) "
-                    "or a charset file (one symbol per line).")  # fmt: skip
+flags.DEFINE_string("charset", "", f"What may appear: a preset ({', '.join(PRESETS)}) "
+                    "or a charset file (one symbol per line); default: alnum for words, "
+                    "printable (space included) for --style line.")  # fmt: skip
 flags.DEFINE_string("words", None, "Word list file, one word per line (default: "
                     "crnn_ctc/synth/words_en.txt, SCOWL English, 74,585 words).")  # fmt: skip
 flags.DEFINE_float("random_share", _D.random_share,
                    "Share of random strings instead of words.")
 flags.DEFINE_float("digit_share", _D.digit_share,
                    "Of the random strings, the share made of digits only.")
-flags.DEFINE_integer("max_length", _D.max_length, "Longest text in characters.")
-flags.DEFINE_list("case_weights", [str(w) for w in _D.case_weights],
-                  f"Weights of the word cases {', '.join(text.CASES)}.")
-flags.DEFINE_string("length_weights", "scene", "How long texts are: scene = the label "
-                    "lengths of real scene-text crops (median 5); words = as the word list has "
+flags.DEFINE_integer("max_length", 0, "Longest text in characters; 0 = 16 for words, "
+                     "64 for --style line.")
+flags.DEFINE_list("case_weights", [], f"Weights of the word cases {', '.join(text.CASES)}; "
+                  f"default {','.join(map(str, generate.WORD_CASES))} for words, "
+                  f"{','.join(map(str, generate.LINE_CASES))} for lines.")
+flags.DEFINE_string("length_weights", "auto", "How long texts are: auto = scene for words, "
+                    "line for --style line; scene = the label "
+                    "lengths of real scene-text crops (median 5); line = those of real "
+                    "text-line crops (receipts and forms, median 11); words = as the word list has "
                     "them (median 8 letters), random strings uniform up to 10; or weights of "
                     "lengths 1,2,3,... (0,0,3,5,4) or length:weight pairs (3:5,4:5).")
 flags.DEFINE_list("fonts_dir", [], "Folders of TTF/OTF fonts (default: the pip-installed pool); "
@@ -54,7 +59,8 @@ flags.DEFINE_float("test_font_share", _D.test_font_share,
 flags.DEFINE_enum("style", _D.style, list(render.STYLES),
                   "scene: crops as a detector cuts them from photos (neighbouring letters, real "
                   "colour pairs, relief, camera effects); mjsynth: distortions, textures, blur, "
-                  "noise, JPEG; clean: nearly clean print.")
+                  "noise, JPEG; clean: nearly clean print; line: whole text lines of 1-10 words, "
+                  "numbers, prices, dates and codes (receipts, forms, labels).")
 flags.DEFINE_list("render", [], "Style settings replaced, name=value (e.g. neighbour_prob=0,"
                   f"relief_prob=0.3); names: {', '.join(render.ABLATABLE)}.")
 flags.DEFINE_string("backgrounds_dir", None, "Folder of photos to crop backgrounds from, as "
@@ -86,8 +92,9 @@ def main(argv):
             num_workers=FLAGS.num_workers, charset=FLAGS.charset, words=FLAGS.words or "",
             random_share=FLAGS.random_share, digit_share=FLAGS.digit_share,
             max_length=FLAGS.max_length,
-            case_weights=tuple(float(w) for w in FLAGS.case_weights),
-            length_weights=text.parse_length_weights(FLAGS.length_weights),
+            case_weights=tuple(float(w) for w in FLAGS.case_weights) or None,
+            length_weights=None if FLAGS.length_weights == "auto"
+            else text.parse_length_weights(FLAGS.length_weights),
             fonts_dirs=tuple(FLAGS.fonts_dir), font_split=FLAGS.font_split,
             font_sampling=FLAGS.font_sampling,
             test_font_share=FLAGS.test_font_share, style=FLAGS.style,

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from crnn_ctc.data import annotations, formats, image_tf
+from crnn_ctc.data import annotations, ctc_steps, formats, image_tf
 from crnn_ctc.data.charset import Charset
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.evaluate import metrics
 from crnn_ctc.model import crnn, decoding, turns
 
@@ -96,17 +97,23 @@ def read_image_list(image_dir: str, anno_file: str) -> tuple[list[tuple[str, str
 
 def image_batches(
     entries: list[tuple[str, str]], height: int, width: int, batch_size: int,
-    problems: list[str] | None = None, tall_ratio: float = 0.0,
+    problems: list[str] | None = None, tall_ratio: float = 0.0, rule: ResizeRule | None = None,
 ) -> Iterator[dict]:
     """Decodes and resizes image files with the serving rule (image_tf.decode_image_tf and
     resize_tf), one compiled call per image; a file that does not decode is appended to
     ``problems`` with the reason and skipped, and the rest go on. ``tall_ratio`` > 0 adds
     "turned" and "tall" (model/turns.py): crops taller than that x their width are read turned
-    too, as the serving graph reads them."""
+    too, as the serving graph reads them. A keep_aspect ``rule`` resizes each crop to its own
+    width (at most ``width``) and pads a batch right to its widest (rounded up to the stride)
+    with "width" per image, as the serving graph does; tall crops are then read as they are."""
+    lines = rule is not None and rule.keeps_aspect
+    tall_ratio = 0.0 if lines else tall_ratio
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
     def load(data):
         image = image_tf.decode_image_tf(data)
+        if lines:
+            return image_tf.resize_by_rule_tf(image, rule), tf.zeros([0], tf.uint8), False
         shape = tf.shape(image)
         tall = turns.is_tall(shape[0], shape[1], tall_ratio)
         turned = tf.cond(tall, lambda: turns.turned_views_tf(image, height, width),
@@ -132,9 +139,16 @@ def image_batches(
             labels.append(label)
             paths.append(path)
         if images and (len(images) == batch_size or k == len(entries) - 1):
+            widths = [im.shape[1] for im in images]
+            if lines:
+                widest = -(-max(widths) // ctc_steps.WIDTH_STRIDE) * ctc_steps.WIDTH_STRIDE
+                images = [np.pad(im, ((0, 0), (0, widest - im.shape[1]), (0, 0)))
+                          for im in images]
             batch = {"image": image_tf.to_model_input(np.stack(images)),
                      "text": np.array([t.encode() for t in labels], object),
                      "path": np.array([p.encode() for p in paths], object)}
+            if lines:
+                batch["width"] = np.array(widths, np.int32)
             if tall_ratio:
                 batch["turned"] = image_tf.to_model_input(np.stack(turned))
                 batch["tall"] = np.array(tall)

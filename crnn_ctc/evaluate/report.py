@@ -14,6 +14,7 @@ import time
 from absl import logging
 
 from crnn_ctc.data import dataset_info, pipeline
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.evaluate import contact_sheet, evaluation
 from crnn_ctc.model import trained
 from crnn_ctc.model.decoder import TALL_RATIO
@@ -63,19 +64,20 @@ def run(cfg: EvalConfig) -> dict:
         batches = pipeline.build_dataset(cfg.data_dir, cfg.split, size, training=False,
                                          batch_size=cfg.batch_size, rule=info.rule)
         sets[cfg.split] = _timed(model, batches, charset, cfg, protocol, [])
-    if cfg.anno_files:
-        mcfg.require_stretch("evaluation of an image list (--anno_file)")
+    rule = ResizeRule(mcfg.resize, mcfg.image_height, mcfg.image_width)
     for anno in cfg.anno_files:
         image_dir = cfg.image_dir or os.path.dirname(os.path.abspath(anno))
         entries, problems = evaluation.read_image_list(image_dir, anno)
         batches = evaluation.image_batches(entries, mcfg.image_height, mcfg.image_width,
-                                         cfg.batch_size, problems, cfg.tall_ratio)
+                                           cfg.batch_size, problems, cfg.tall_ratio, rule)
         sets[_set_name(anno)] = _timed(model, batches, charset, cfg, protocol, problems)
     for name, result in sets.items():
         for problem in result["problems"]:
             logging.warning("%s: skipped %s", name, problem)
     return {"checkpoint": path, "protocol": {**protocol, "beam_width": cfg.beam_width,
-                                             "tall_ratio": cfg.tall_ratio},
+                                             # a line model reads tall crops as they are
+                                             "tall_ratio": 0.0 if rule.keeps_aspect
+                                             else cfg.tall_ratio},
             "sets": sets, "total": _micro_average([s["metrics"] for s in sets.values()])}
 
 

@@ -71,7 +71,7 @@ def export(cfg: ExportConfig) -> str:
         metadata = {
             "checkpoint": checkpoint, "version": version,
             "image_size": [model_cfg.image_height, model_cfg.image_width],
-            "decoder": dataclasses.asdict(cfg.decoder), "precision": cfg.precision,
+            "decoder": dataclasses.asdict(module.decoder), "precision": cfg.precision,
             **folder.read_config(cfg.model_dir),  # "config" and "charset", as trained
         }  # fmt: skip
         with open(os.path.join(extra, METADATA), "w", encoding="utf-8") as f:

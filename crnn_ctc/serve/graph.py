@@ -16,14 +16,22 @@ Images are checked (format, header size <= max_pixels), decoded and resized insi
 by data/image_tf.py, the code the converter's pixels are tested against; ids map to text
 through a table read from the charset file (the SavedModel asset assets/charset.txt). A crop
 taller than Decoder.tall_ratio x its width is also read turned both ways (model/turns.py).
+
+A keep_aspect (text-line) model resizes each crop to its height keeping the aspect (at most the
+model's width: data/resize_rule.py), pads the batch right to its widest crop rounded up to the
+CNN's stride, and reads each crop over its own steps; it reads a tall crop as it is
+(tall_ratio 0).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
-from crnn_ctc.data import image_tf
+from crnn_ctc.data import ctc_steps, image_tf
 from crnn_ctc.data.charset import Charset
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.model import decoding, turns
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.decoder import Decoder
@@ -43,7 +51,12 @@ class CrnnServing(tf.Module):
         super().__init__(name="crnn_ctc")
         self.net = InferenceCrnn(model, cfg, cnn_dtype)
         self._height, self._width = cfg.image_height, cfg.image_width
+        self._rule = ResizeRule(cfg.resize, cfg.image_height, cfg.image_width)
+        stride = ctc_steps.WIDTH_STRIDE
+        self._canvas = -(-cfg.image_width // stride) * stride  # keep_aspect: the widest batch
         self._blank_id = charset.blank_id
+        if self._rule.keeps_aspect and decoder.tall_ratio:
+            decoder = dataclasses.replace(decoder, tall_ratio=0.0)  # a line is read as it is
         self._decoder = decoder
         self.charset_asset = tf.saved_model.Asset(charset_file)
         self.symbols = tf.lookup.StaticHashTable(
@@ -61,6 +74,11 @@ class CrnnServing(tf.Module):
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, INPUT_IMAGES)],
         )
 
+    @property
+    def decoder(self) -> Decoder:
+        """The decoder the graph runs (keep_aspect models: tall_ratio 0)."""
+        return self._decoder
+
     def signatures(self) -> dict:
         return {
             "serving_default": self.serve_bytes.get_concrete_function(),
@@ -69,11 +87,23 @@ class CrnnServing(tf.Module):
 
     def _decode_one(self, data):
         """Scalar string -> (H, W, 3) uint8, its turned views (2, H, W, 3) (zeros unless the
-        crop is tall) and whether it is tall; raises on corrupt data."""
-        return self._views(image_tf.decode_image_tf(data))
+        crop is tall), whether it is tall and its width; raises on corrupt data. keep_aspect:
+        the crop at its own width (at most the model's), padded right to the widest canvas."""
+        image = image_tf.decode_image_tf(data)
+        if not self._rule.keeps_aspect:
+            return (*self._views(image), tf.constant(self._width, tf.int32))
+        resized = image_tf.resize_by_rule_tf(image, self._rule)
+        width = tf.shape(resized)[1]
+        padded = tf.pad(resized, [[0, 0], [0, self._canvas - width], [0, 0]])
+        return padded, tf.zeros([0], tf.uint8), tf.constant(False), width
 
     def _views(self, image):
         """A decoded (h, w, 3) image (or a batch of one size) -> resized, turned, tall."""
+        if self._rule.keeps_aspect:  # a batch of one size: one width
+            shape = tf.shape(image)
+            width = image_tf.rule_width_tf(shape[-3], shape[-2], self._rule)
+            return (image_tf.resize_tf(image, self._height, width), tf.zeros([0], tf.uint8),
+                    tf.constant(False))
         size = (self._height, self._width)
         shape = tf.shape(image)
         tall = turns.is_tall(shape[-3], shape[-2], self._decoder.tall_ratio)
@@ -91,17 +121,20 @@ class CrnnServing(tf.Module):
         Each image is checked (header) and decoded in a parallel tf.data pipeline whose failed
         elements are dropped (ignore_errors) and found missing by index, so a corrupt upload
         costs only its own row of a batch that TF Serving assembled from several clients."""
-        shape = [self._height, self._width, 3]
+        lines = self._rule.keeps_aspect
+        shape = [self._height, self._canvas if lines else self._width, 3]
         max_pixels = self._decoder.max_pixels
 
         turned_shape = [2, *shape] if self._decoder.tall_ratio else [0]
-        blank = (tf.zeros(shape, tf.uint8), tf.zeros(turned_shape, tf.uint8), tf.constant(False))
+        # (a row that is not read gets one step, so it never widens the batch)
+        blank = (tf.zeros(shape, tf.uint8), tf.zeros(turned_shape, tf.uint8), tf.constant(False),
+                 tf.constant(ctc_steps.WIDTH_STRIDE if lines else self._width, tf.int32))
 
         def load(i, data):
             problem = image_tf.image_problem_tf(data, max_pixels, image_tf.jpeg_size_fast)
-            image, turned, tall = tf.cond(tf.equal(problem, ""), lambda: self._decode_one(data),
-                                          lambda: blank)  # fmt: skip
-            return i, image, turned, tall, problem
+            image, turned, tall, width = tf.cond(tf.equal(problem, ""),
+                                                 lambda: self._decode_one(data), lambda: blank)
+            return i, image, turned, tall, width, problem
 
         n = tf.shape(image_bytes, out_type=tf.int64)[0]
         ds = tf.data.Dataset.from_tensor_slices((tf.range(n), image_bytes))
@@ -109,7 +142,7 @@ class CrnnServing(tf.Module):
         # One batch of every image that loaded (plus a marker row, so it is never empty).
         none = (tf.constant(-1, tf.int64), *blank, tf.constant(""))
         ds = ds.ignore_errors().concatenate(tf.data.Dataset.from_tensors(none))
-        got, images, turned, tall, problems = ds.batch(n + 1).get_single_element()
+        got, images, turned, tall, widths, problems = ds.batch(n + 1).get_single_element()
         # where[i]: the row of image i in the batch + 1; 0 = it raised while decoding.
         where = tf.scatter_nd(tf.maximum(got, 0)[:, None], tf.range(1, tf.size(got) + 1) *
                               tf.cast(got >= 0, tf.int32), [n])  # fmt: skip
@@ -117,7 +150,8 @@ class CrnnServing(tf.Module):
         errors = tf.where(where > 0, tf.gather(problems, rows),
                           "corrupt image: the data cannot be decoded")
         tall = tf.gather(tall, rows) & (where > 0)
-        return (tf.gather(images, rows), tf.gather(turned, rows), tall), errors
+        widths = tf.where(where > 0, tf.gather(widths, rows), blank[3])
+        return (tf.gather(images, rows), tf.gather(turned, rows), tall, widths), errors
 
     def _serve_bytes(self, image_bytes):
         image_bytes = _non_empty(image_bytes, "image_bytes")
@@ -140,16 +174,24 @@ class CrnnServing(tf.Module):
     def _predict_images(self, images):
         images = image_tf.check_pixels_tf(_non_empty(images, "images"), self._decoder.max_pixels)
         resized, turned, tall = self._views(images)
-        return self._recognize(resized, turned, tf.fill(tf.shape(resized)[:1], tall))
+        batch = tf.shape(resized)[:1]
+        return self._recognize(resized, turned, tf.fill(batch, tall),
+                               tf.fill(batch, tf.shape(resized)[2]))
 
-    def _recognize(self, images, turned, tall):
+    def _recognize(self, images, turned, tall, widths):
         d = self._decoder
 
         def read(batch):
             logits = self.net(image_tf.to_model_input(batch))  # (N, T, C)
             return decoding.decode(logits, self._blank_id, d.width, d.top_paths)  # (N, K, T)
 
-        if d.tall_ratio:
+        if self._rule.keeps_aspect:  # the batch as wide as its widest crop, rounded to the stride
+            stride = ctc_steps.WIDTH_STRIDE
+            steps = (widths + stride - 1) // stride
+            images = images[:, :, :tf.reduce_max(steps) * stride]
+            logits = self.net(image_tf.to_model_input(images), widths)
+            ids, scores = decoding.decode(logits, self._blank_id, d.width, d.top_paths, steps)
+        elif d.tall_ratio:
             ids, scores = turns.read_turned(read, images, turned, tall)
         else:
             ids, scores = read(images)

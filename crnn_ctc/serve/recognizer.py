@@ -91,7 +91,7 @@ class Recognizer(BaseRecognizer):
         with tempfile.TemporaryDirectory() as tmp:  # the table reads it now, then it can go
             charset.save(os.path.join(tmp, "charset.txt"))
             module = CrnnServing(model, cfg, charset, decoder, os.path.join(tmp, "charset.txt"))
-        rec = cls(module.serve_bytes, f"checkpoint {path}", decoder)
+        rec = cls(module.serve_bytes, f"checkpoint {path}", module.decoder)
         rec._keep = module
         return rec
 

@@ -1,4 +1,5 @@
-"""Writes a synthetic word-image set: images/ + image_list.txt (create_tfrecord.py reads it as is)
+"""Writes a synthetic word-image set (--style line: text lines): images/ + image_list.txt
+(create_tfrecord.py reads it as is)
 + image_fonts.tsv (path, font file) + generate.json (settings, fonts, counts).
 
     summary = generate.generate(GenerateConfig(output_dir="synth/train", count=50_000,
@@ -28,6 +29,10 @@ from crnn_ctc.synth import render
 from crnn_ctc.synth import text as text_lib
 
 CHUNK = 200  # images per task
+WORD_MAX_LENGTH = 16  # 25 CTC steps at width 100
+LINE_MAX_LENGTH = 64  # 256 steps at the line preset's 1024 px
+WORD_CASES = (0.15, 0.55, 0.25, 0.05)  # lower / UPPER / Title / as listed, per word
+LINE_CASES = (0.5, 0.1, 0.35, 0.05)  # ... of the words of a line not all in capitals
 FONT_SAMPLING = ("font", "family")
 MAX_TRIES = 20  # draws of text + font per image before it is skipped (scene redraws 40%)
 PICK_TRIES = 32  # random fonts (or families) tried for a text before the whole pool is scanned
@@ -39,17 +44,22 @@ class GenerateConfig:
     count: int
     seed: int = 0
     num_workers: int = 0  # 0 = one per CPU core
-    charset: str = "alnum"  # a charset spec (alnum, alnum_lower, printable) or a file
+    # a charset spec (alnum, alnum_lower, printable) or a file; "" = the style's: alnum for
+    # words, printable for lines
+    charset: str = ""
     words: str = ""  # a word list file (default: crnn_ctc/synth/words_en.txt)
     random_share: float = 0.2
     digit_share: float = 0.5
-    max_length: int = 16
+    max_length: int = 0  # 0 = the style's: 16 for words, 64 for lines
     # lower / UPPER / Title / as listed, and label lengths, as real scene-text crops have them
     # (BENCHMARKS.md: +3.7 points on real validation crops over the crnn_en recipe's cases
     # 0.35/0.35/0.25/0.05 with the word list's own lengths); () = the word list's lengths
-    case_weights: tuple[float, float, float, float] = (0.15, 0.55, 0.25, 0.05)
-    length_weights: tuple[tuple[int, float], ...] = tuple(
-        sorted((n, float(w)) for n, w in text_lib.SCENE_LENGTHS.items()))
+    # (None = the style's: these for words, LINE_CASES for lines, where a share of whole lines
+    # is also in capitals: text.LINE_UPPER)
+    case_weights: tuple[float, float, float, float] | None = None
+    # None = the style's: text.SCENE_LENGTHS for words, text.LINE_LENGTHS (real text-line
+    # crops) for lines
+    length_weights: tuple[tuple[int, float], ...] | None = None
     fonts_dirs: tuple[str, ...] = ()  # default: the pip-installed pool (fonts.default_dirs())
     font_split: str = "all"  # all | train | test (held-out families)
     font_sampling: str = "font"  # font: every file alike | family: every family alike, then a style
@@ -61,6 +71,14 @@ class GenerateConfig:
     progress: bool = True
 
     def __post_init__(self):
+        lines = self.style in render.LINE_STYLES
+        defaults = {"charset": "printable" if lines else "alnum",
+                    "max_length": LINE_MAX_LENGTH if lines else WORD_MAX_LENGTH,
+                    "case_weights": LINE_CASES if lines else WORD_CASES,
+                    "length_weights": text_lib.parse_length_weights("line" if lines else "scene")}
+        for name, value in defaults.items():
+            if getattr(self, name) in ("", 0, None):
+                object.__setattr__(self, name, value)  # frozen: resolved once, here
         if self.count < 1:
             raise ValueError(f"--count {self.count}: must be >= 1")
         render.style(self.style, dict(self.render_overrides))  # raises on a bad name
@@ -185,10 +203,12 @@ def font_pool(cfg: GenerateConfig, symbols: str) -> tuple[list[fonts_lib.Font], 
     return chosen, skipped
 
 
-def text_sampler(cfg: GenerateConfig, symbols: str) -> text_lib.TextSampler:
+def text_sampler(cfg: GenerateConfig, symbols: str
+                 ) -> text_lib.TextSampler | text_lib.LineSampler:
     """What image texts are drawn from (ValueError if no text can be: e.g. no word fits)."""
     words = text_lib.load_words(cfg.words or text_lib.DEFAULT_WORDS)
-    return text_lib.TextSampler(
+    sampler = text_lib.LineSampler if cfg.style in render.LINE_STYLES else text_lib.TextSampler
+    return sampler(
         text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
                             digit_share=cfg.digit_share, max_length=cfg.max_length,
                             case_weights=cfg.case_weights, length_weights=cfg.length_weights),

@@ -44,6 +44,7 @@ class RenderConfig:
     tilt_deg: float = 30.0
     padding: tuple[float, float] = (0.0, 0.3)  # per side, fraction of the text height
     min_contrast: float = 40.0  # |luma(text) - luma(background)| at least this (0-255)
+    paper_prob: float = 0.4  # of the drawn colour pairs: dark or light print on a paper ground
     texture_prob: float = 0.6  # smooth noise, gradients and lines in the background
     photo_prob: float = 0.5  # a crop of a --backgrounds_dir photo instead (when given)
     blur_prob: float = 0.5
@@ -55,6 +56,7 @@ class RenderConfig:
     # the scene style's effects (crnn_ctc/synth/scene.py); all off in the MJSynth-like style
     neighbour_prob: float = 0.0  # slivers of neighbouring characters at the left/right border
     lines_prob: float = 0.0  # ... and of the text lines above/below (with neighbours)
+    beside_prob: float = 0.8  # with neighbours: of characters at each side (0: lines only)
     edge_prob: float = 0.0  # a sign border or object edge near a side
     distractor_prob: float = 0.0  # faint midground text / strokes behind the word
     palette_prob: float = 0.0  # colours from clusters measured on real crops (palette.json)
@@ -81,13 +83,27 @@ STYLES = {
                           curve_prob=0.2, perspective=0.08, min_contrast=25.0,
                           lowres_prob=0.3, blur_sigma=(0.3, 2.0), jpeg_quality=(50, 95),
                           min_visible=40.0),
+    # Text lines (receipts, forms, labels): whole lines of 1-10 words cut by a line detector,
+    # mostly print on paper, parts of the lines above and below, camera and scanner effects;
+    # no slivers of neighbouring words, little rotation, small fonts (generate.py pairs it
+    # with text.LineSampler).
+    "line": RenderConfig(font_size=(16, 40), tracking_prob=0.1, tracking=0.04, border_prob=0.03,
+                         shadow_prob=0.03, rotation_deg=0.8, shear=0.04, perspective=0.02,
+                         curve_prob=0.03, padding=(0.02, 0.25), paper_prob=0.85,
+                         neighbour_prob=0.4, lines_prob=0.8, beside_prob=0.0, edge_prob=0.15,
+                         distractor_prob=0.1, palette_prob=0.15, photo_prob=0.15,
+                         texture_prob=0.3,
+                         relief_prob=0.0, elastic_prob=0.1, motion_blur_prob=0.1,
+                         exposure_prob=0.25, min_contrast=40.0, lowres_prob=0.3,
+                         blur_sigma=(0.3, 1.2), jpeg_quality=(50, 95), min_visible=40.0),
 }
+LINE_STYLES = ("line",)  # styles whose texts are whole lines (text.LineSampler)
 ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
              "log_size_prob", "lowres_min_height", "tilt_prob", "tilt_deg", "relief_prob",
              "elastic_prob", "motion_blur_prob", "exposure_prob", "texture_prob",
              "photo_prob", "curve_prob", "lowres_prob", "blur_prob", "tracking_prob",
              "border_prob", "shadow_prob", "perspective", "rotation_deg", "shear",
-             "min_contrast", "min_visible")
+             "min_contrast", "min_visible", "paper_prob", "beside_prob")
 
 
 def style(name: str, overrides: dict[str, float] | None = None) -> RenderConfig:
@@ -114,12 +130,13 @@ def _luma(rgb: np.ndarray) -> float:
 
 
 def _colours(rng: np.random.Generator, min_contrast: float,
-             ground: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+             ground: np.ndarray | None = None, paper: float = 0.4
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(background, text) RGB float32 with at least ``min_contrast`` luma difference; the
     background is ``ground`` when given (a photo's mean colour)."""
     for _ in range(50):
         bg, fg = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-        if rng.random() < 0.4:  # dark or light print on a paper-like ground is the common case
+        if rng.random() < paper:  # dark or light print on a paper-like ground is the common case
             fg = fg * rng.uniform(0.0, 0.35)
             bg = 255 - (255 - bg) * rng.uniform(0.0, 0.4)
             if rng.random() < 0.3:
@@ -266,7 +283,8 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
                              shadow_box[2]))
     if near:  # warped with the word, taken off the list after
         lines = _chance(rng, cfg.lines_prob)
-        drawn = scene.neighbour_image(shape, pil, box, symbols, rng, lines, tracking)
+        drawn = scene.neighbour_image(shape, pil, box, symbols, rng, lines, tracking,
+                                      cfg.beside_prob)
         around_box = ink_box([drawn])
         layers.append(crop_piece(drawn, grown(around_box, GROW, shape)) if around_box
                       else Piece(np.zeros((1, 1), np.float32), 0, 0))
@@ -330,7 +348,7 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     else:
         colours = _palette_colours(rng, cfg.min_contrast) \
             if _chance(rng, cfg.palette_prob) else None
-        bg_colour, fg_colour = colours or _colours(rng, cfg.min_contrast)
+        bg_colour, fg_colour = colours or _colours(rng, cfg.min_contrast, paper=cfg.paper_prob)
         image = _background(ch, cw, bg_colour, rng, cfg)
     if _chance(rng, cfg.distractor_prob):
         image = scene.distractor(image, pil, symbols, rng)

@@ -41,9 +41,11 @@ def neighbours(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbol
 
 
 def neighbour_image(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, symbols: str,
-                    rng: np.random.Generator, lines: bool, tracking: float = 0.0) -> Image.Image:
+                    rng: np.random.Generator, lines: bool, tracking: float = 0.0,
+                    beside: float = 0.8) -> Image.Image:
     """An alpha layer (same canvas as the word, ``box`` its text box) holding 1-3 characters
-    at least a space (plus the word's own ``tracking``) left and right of the word and, if
+    at least a space (plus the word's own ``tracking``) left and right of the word (each with
+    probability ``beside``) and, if
     ``lines``, parts of a text line above or below, as an "L" image; zeros where nothing was
     drawn. The crop (render.render) shows at most a sliver of them: see sliver_pad."""
     h, w = shape
@@ -51,11 +53,11 @@ def neighbour_image(shape: tuple[int, int], font: ImageFont.FreeTypeFont, box, s
     image = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(image)
     space = max(font.getlength(" "), 0.2 * font.size) + max(tracking, 0.0)
-    if rng.random() < 0.8:
+    if rng.random() < beside:
         left = random_chars(symbols, rng, 1, 3)
         gap = space * rng.uniform(0.8, 1.5)
         draw.text((x0 - gap - font.getlength(left), y0), left, font=font, fill=255)
-    if rng.random() < 0.8:
+    if rng.random() < beside:
         right = random_chars(symbols, rng, 1, 3)
         draw.text((x1 + space * rng.uniform(0.8, 1.5), y0), right, font=font, fill=255)
     if lines:

@@ -161,3 +161,120 @@ class TextSampler:
         p = self.weights[list(cases)]
         case = CASES[cases[int(rng.choice(len(cases), p=p / p.sum()))]]
         return _CASE_FNS[case](self.words[k])
+
+
+# Label lengths of the 2,980 real text-line TRAINING crops of ../shared/real_lines (SROIE 2019
+# receipts 1,121 + FUNSD forms 1,859, train.txt of each; the 42 lines over 64 characters left
+# out): median 11, a fifth of them 25 or more.
+LINE_LENGTHS = {1: 32, 2: 87, 3: 148, 4: 269, 5: 222, 6: 186, 7: 165, 8: 147, 9: 137, 10: 119,
+                11: 129, 12: 125, 13: 124, 14: 76, 15: 81, 16: 79, 17: 56, 18: 63, 19: 52,
+                20: 54, 21: 63, 22: 42, 23: 29, 24: 38, 25: 34, 26: 27, 27: 28, 28: 30, 29: 29,
+                30: 20, 31: 22, 32: 22, 33: 11, 34: 15, 35: 11, 36: 11, 37: 15, 38: 10, 39: 14,
+                40: 8, 41: 9, 42: 8, 43: 3, 44: 6, 45: 19, 46: 2, 47: 2, 48: 4, 49: 6, 50: 1,
+                51: 3, 52: 5, 53: 4, 54: 2, 55: 6, 56: 2, 57: 3, 58: 3, 59: 3, 60: 8, 62: 4,
+                63: 4, 64: 1}
+LENGTH_TABLES["line"] = LINE_LENGTHS
+# What a line is made of, by weight: dictionary words (cased as TextConfig.case_weights says),
+# numbers, prices, dates and times, codes (invoice numbers, serials), and a random string.
+LINE_TOKENS = (("word", 0.58), ("number", 0.1), ("price", 0.09), ("date", 0.06), ("code", 0.09),
+               ("random", 0.03), ("symbol", 0.05))
+MAX_LINE_TOKENS = 10
+MAX_LINE_DRAWS = 30  # tokens drawn for one line at most
+LINE_UPPER = 0.3  # share of lines written all in capitals (receipts, headings)
+_ATTACHED = ",.:;"  # punctuation that ends a word
+_CURRENCY = ("$", "RM", "RM ", "USD ", "EUR ", "#")
+_SYMBOLS = ("-", "&", "/", "x", "@", "%", "*", "+", "=", "#")
+
+
+class LineSampler:
+    """Texts of whole lines: 1-10 tokens with single spaces between them, drawn until a target
+    length from cfg.length_weights (default LINE_LENGTHS) is reached, with every character in
+    the charset (which must hold a space). The same rng state gives the same line."""
+
+    def __init__(self, cfg: TextConfig, words: list[str]):
+        if " " not in cfg.charset:
+            raise ValueError("text lines need a charset with a space (e.g. --charset printable)")
+        self.cfg = cfg
+        self.allowed = frozenset(cfg.charset)
+        self.words = TextSampler(dataclasses.replace(cfg, random_share=0.0, length_weights=(),
+                                                     min_length=1), words)
+        self.random = TextSampler(dataclasses.replace(cfg, random_share=1.0, digit_share=0.3,
+                                                      length_weights=(), min_length=1,
+                                                      random_max_length=8), words)
+        table = dict(cfg.length_weights or LINE_LENGTHS.items())
+        self.lengths = [n for n in sorted(table)
+                        if cfg.min_length <= n <= cfg.max_length and table[n] > 0]
+        if not self.lengths:
+            raise ValueError(f"length_weights: no line length in {cfg.min_length}.."
+                             f"{cfg.max_length} has weight")
+        p = np.array([table[n] for n in self.lengths], np.float64)
+        self.p = p / p.sum()
+        self.kinds = [k for k, _ in LINE_TOKENS]
+        w = np.array([w for _, w in LINE_TOKENS], np.float64)
+        self.kind_p = w / w.sum()
+
+    def _digits(self, rng, lo, hi) -> str:
+        return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(lo, hi + 1))))
+
+    def _token(self, kind: str, rng: np.random.Generator) -> str:
+        if kind == "word":
+            word = self.words.sample(rng)
+            r = rng.random()
+            if r < 0.12:
+                word += _ATTACHED[int(rng.integers(len(_ATTACHED)))]
+            elif r < 0.15:
+                word = "(" + word + ")" if rng.random() < 0.6 else '"' + word + '"'
+            return word
+        if kind == "number":
+            n = self._digits(rng, 1, 6)
+            return n + "%" if rng.random() < 0.1 else n
+        if kind == "price":
+            whole = str(int(rng.integers(0, 10 ** int(rng.integers(1, 5)))))
+            if len(whole) > 3 and rng.random() < 0.5:
+                whole = whole[:-3] + "," + whole[-3:]
+            price = whole + "." + self._digits(rng, 2, 2)
+            if rng.random() < 0.4:
+                price = _CURRENCY[int(rng.integers(len(_CURRENCY)))] + price
+            return price
+        if kind == "date":
+            d, m = int(rng.integers(1, 29)), int(rng.integers(1, 13))
+            y = int(rng.integers(1990, 2031))
+            h, mi, s = int(rng.integers(0, 24)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
+            forms = (f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
+                     f"{d:02d}-{m:02d}-{y % 100:02d}", f"{d}.{m}.{y}", f"{h:02d}:{mi:02d}",
+                     f"{h:02d}:{mi:02d}:{s:02d}")
+            return forms[int(rng.integers(len(forms)))]
+        if kind == "code":
+            count = int(rng.integers(1, 4))
+            letters = "".join(chr(65 + int(i)) for i in rng.integers(0, 26, count))
+            digits = self._digits(rng, 3, 8)
+            sep = ("-", "/", "", ".", ":")[int(rng.integers(5))]
+            forms = (letters + sep + digits, digits + sep + letters, letters + digits[:2] + letters,
+                     "No." + digits if rng.random() < 0.5 else "#" + digits)
+            return forms[int(rng.integers(len(forms)))]
+        if kind == "random":
+            return self.random.sample(rng)
+        return _SYMBOLS[int(rng.integers(len(_SYMBOLS)))]
+
+    def sample(self, rng: np.random.Generator) -> str:
+        target = self.lengths[int(rng.choice(len(self.lengths), p=self.p))]
+        upper = rng.random() < LINE_UPPER
+        tokens: list[str] = []
+        length, first = -1, ""
+        for _ in range(MAX_LINE_DRAWS):
+            kind = self.kinds[int(rng.choice(len(self.kinds), p=self.kind_p))]
+            token = self._token(kind, rng)
+            if upper and set(token.upper()) <= self.allowed:
+                token = token.upper()
+            token = "".join(c for c in token if c in self.allowed)
+            if not token:
+                continue
+            first = first or token
+            if length + 1 + len(token) > target:
+                continue  # longer than the room left: draw another
+            tokens.append(token)
+            length += 1 + len(token)
+            if length >= target - 1 or len(tokens) == MAX_LINE_TOKENS:
+                break
+        # nothing short enough was drawn: the first token, cut to the line's length
+        return " ".join(tokens) if tokens else first[:target]

@@ -23,6 +23,10 @@ def resolve_config(
 ) -> Config:
     """The image size comes from the records (dataset.json); an explicit different size is an
     error, since the records hold fixed-size images."""
+    if cfg.resize == "keep_aspect" and not info.rule.keeps_aspect:
+        raise ValueError(f"a keep_aspect (text-line) model but the records in {info.data_dir} "
+                         "are stretched: convert with create_tfrecord.py --resize keep_aspect "
+                         "(or pick a word preset)")
     if info.rule.keeps_aspect:  # the model takes any width up to the rule's widest
         return dataclasses.replace(cfg, resize="keep_aspect", image_height=info.image_height,
                                    image_width=info.rule.width)

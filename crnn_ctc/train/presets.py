@@ -78,8 +78,29 @@ def crnn_en() -> Config:
                                shuffle_buffer=20_000)
 
 
+def line() -> Config:
+    """Text lines (receipts, forms, serial numbers): the `small` CRNN on keep_aspect records at
+    32 px height, up to 1024 px wide (the converter's --image_width sets the widest). The CNN's
+    horizontal stride is 4, so a crop W px wide gives ceil(W / 4) CTC steps: a character of a
+    real line at height 32 is a median 16 px wide (BENCHMARKS.md, "Text lines"), 4 steps per
+    character (3 at the 10th percentile), and 1024 px hold 256 steps, 64-85 characters.
+    Batches are cut in width buckets, so short crops cost their own width:
+
+        python tools/generate_synthetic.py --style line --output_dir synth_lines --count 40000
+        python tools/create_tfrecord.py --anno_file synth_lines/image_list.txt \
+            --image_dir synth_lines/ --data_dir tfrecords_lines/ --charset printable \
+            --resize keep_aspect --image_height 32 --image_width 1024
+        python tools/train_crnn_ctc.py --data_dir tfrecords_lines/ --model_dir runs/line \
+            --preset line
+
+    It refuses stretch records (it is for keep_aspect ones)."""
+    return dataclasses.replace(small(), resize="keep_aspect", image_width=1024, batch_size=32,
+                               warmup_steps=300, max_train_steps=6000, eval_every=500,
+                               save_every=500, log_every=50)
+
+
 PRESETS: dict[str, Callable[[], Config]] = {"paper": paper, "small": small, "demo": demo,
-                                            "crnn_en": crnn_en}
+                                            "crnn_en": crnn_en, "line": line}
 
 
 def get(name: str) -> Config:

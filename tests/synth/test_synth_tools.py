@@ -71,7 +71,7 @@ def test_bad_render_settings_are_clear_errors(tmp_path):
     res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
                 "--length_weights", "short")
     assert res.returncode == 1
-    assert "length weights 'short': words, a table name (scene)" in res.stderr
+    assert "length weights 'short': words, a table name (scene, line)" in res.stderr
     # checked before the workers start: one clear line, not a broken process pool
     res = _tool("generate_synthetic.py", "--output_dir", str(tmp_path), "--count", "2",
                 "--num_workers", "2", "--max_length", "8", "--length_weights", "10:1")

@@ -2,12 +2,14 @@
 case, different widths) on CPU: the converter, the width-bucketed pipeline, the masked model,
 the loss over each line's own steps and the decoding over them, end to end."""
 
+import os
 
-import pytest
-
+from crnn_ctc import Recognizer
 from crnn_ctc.data import convert, pipeline
 from crnn_ctc.evaluate import evaluation
 from crnn_ctc.model import trained
+from crnn_ctc.model.decoder import Decoder
+from crnn_ctc.serve import export
 from crnn_ctc.train import config, loop, presets
 from tests.conftest import word_image, write_file
 
@@ -49,6 +51,23 @@ def test_a_tiny_keep_aspect_model_learns_text_lines(tmp_path):
                                           case_sensitive=True, alnum_only=False))  # fmt: skip
     assert scored["sets"]["train"]["metrics"]["word_accuracy"] == result["metrics"][
         "word_accuracy"]
-    # an image list is read by the stretch rule only so far: refused by name, not misread
-    with pytest.raises(ValueError, match="keep_aspect .* image list"):
-        report.run(report.EvalConfig(run, "latest", anno_files=(str(tmp_path / "list.txt"),)))
+    # the image files, read by the rule: by the eval tool, and through the serving graph of
+    # the export (Recognizer), spaces and punctuation kept end to end
+    listed = report.run(report.EvalConfig(run, "latest", anno_files=(str(tmp_path / "list.txt"),),
+                                          case_sensitive=True, alnum_only=False))  # fmt: skip
+    (name,) = listed["sets"]
+    assert listed["sets"][name]["metrics"]["word_accuracy"] >= 0.9
+    assert listed["protocol"]["tall_ratio"] == 0.0
+    by_path = {os.path.basename(r["path"]): r["prediction"]
+               for r in listed["sets"][name]["predictions"]}
+    base = str(tmp_path / "exported")
+    version = export.export(export.ExportConfig(run, base, checkpoint="latest",
+                                                warmup_batch_sizes=()))  # fmt: skip
+    assert export.read_metadata(version)["decoder"]["tall_ratio"] == 0.0
+    files = [str(tmp_path / f"{i}.png") for i in range(len(LINES))]
+    served = [p.text for p in Recognizer.load(base).recognize(files)]
+    assert sum(t == want for t, want in zip(served, LINES, strict=True)) >= 9, served
+    assert any(" " in t for t in served)
+    # greedy, as the eval tool reads: the same texts as the eval tool's
+    greedy = Recognizer.load(run, "latest", decoder=Decoder("greedy")).recognize(files)
+    assert [p.text for p in greedy] == [by_path[f"{i}.png"] for i in range(len(LINES))]
