@@ -1,5 +1,5 @@
 """A contact sheet: word images in a grid with the predicted text under each, green when right,
-red when wrong (with the true label beside it in grey).
+red when wrong (with the true label beside it in grey); text lines one per row.
 
     contact_sheet.write(report["sets"]["test"]["predictions"], "sheet.png",
                         title="held-out fonts: 95.1% word accuracy")
@@ -35,12 +35,20 @@ def _thumbnail(path: str, width: int, height: int) -> Image.Image:
         return Image.new("RGB", (height * 2, height), (200, 200, 200))
 
 
-def write(rows: list[dict], out_path: str, title: str = "", columns: int = 6,
-          limit: int = 60, cell_width: int = 180, image_height: int = 40) -> int:
-    """Draws the first ``limit`` rows into ``out_path`` (PNG) -> the number drawn."""
+LINE_CELL_WIDTH = 1000
+
+
+def write(rows: list[dict], out_path: str, title: str = "", columns: int = 0,
+          limit: int = 60, cell_width: int = 0, image_height: int = 40,
+          lines: bool = False) -> int:
+    """Draws the first ``limit`` rows into ``out_path`` (PNG) -> the number drawn.
+    ``columns`` / ``cell_width`` 0: 6 columns of 180 px for words; ``lines`` (a keep_aspect
+    model's text lines): one per row, LINE_CELL_WIDTH px wide, so a long line stays legible."""
     rows = [r for r in rows if r.get("path")][:limit]
     if not rows:
         raise ValueError("no predictions with an image path to draw")
+    columns = columns or (1 if lines else 6)
+    cell_width = cell_width or (LINE_CELL_WIDTH if lines else 180)
     font, small = _font(15), _font(12)
     line = 18
     cell_h = image_height + 2 * line + 10

@@ -74,10 +74,10 @@ def run(cfg: EvalConfig) -> dict:
     for name, result in sets.items():
         for problem in result["problems"]:
             logging.warning("%s: skipped %s", name, problem)
-    return {"checkpoint": path, "protocol": {**protocol, "beam_width": cfg.beam_width,
-                                             # a line model reads tall crops as they are
-                                             "tall_ratio": 0.0 if rule.keeps_aspect
-                                             else cfg.tall_ratio},
+    return {"checkpoint": path, "resize": mcfg.resize,
+            "protocol": {**protocol, "beam_width": cfg.beam_width,
+                         # a line model reads tall crops as they are
+                         "tall_ratio": 0.0 if rule.keeps_aspect else cfg.tall_ratio},
             "sets": sets, "total": _micro_average([s["metrics"] for s in sets.values()])}
 
 
@@ -124,6 +124,7 @@ def write_contact_sheets(report: dict, path: str, limit: int = 60) -> list[str]:
         m = s["metrics"]
         title = (f"{name}: {100 * m['word_accuracy']:.1f}% word accuracy, "
                  f"CER {100 * m['cer']:.1f}% on {m['count']} images (first {limit} shown)")
-        contact_sheet.write(s["predictions"], out, title=title, limit=limit)
+        contact_sheet.write(s["predictions"], out, title=title, limit=limit,
+                            lines=report.get("resize") == "keep_aspect")
         written.append(out)
     return written

@@ -80,3 +80,26 @@ def test_readme_main_job_command_is_the_demo():
     block = quick[quick.index("```bash") + 7:quick.index("```", quick.index("```bash") + 7)]
     assert block.strip() == ("python3 -m venv .venv && . .venv/bin/activate && "
                              "pip install -r requirements.txt -e . && python tools/run_demo.py")
+
+
+def test_contact_sheet_draws_text_lines_one_per_row_and_full_width(tmp_path):
+    rows = []
+    for i in range(3):
+        Image.new("RGB", (600, 30), (30, 30, 30)).save(tmp_path / f"line{i}.png")  # aspect 20
+        rows.append({"path": str(tmp_path / f"line{i}.png"), "label": "TOTAL GST: 12.50",
+                     "prediction": "TOTAL GST: 12.50", "correct": True})
+    out = tmp_path / "lines.png"
+    assert contact_sheet.write(rows, str(out), lines=True) == 3
+    with Image.open(out) as im:
+        assert im.width == contact_sheet.LINE_CELL_WIDTH  # one column
+        assert im.height == 3 * (40 + 2 * 18 + 10)  # three rows, no title
+        px = np.asarray(im.convert("RGB")).astype(int)
+    # each line keeps its aspect at 40 px high: 800 px wide, not a 170 px word thumbnail
+    dark = px[20].sum(axis=1) < 150
+    assert 780 <= dark.sum() <= 820
+    # word crops still go 6 to a row
+    Image.new("RGB", (90, 30), (30, 30, 30)).save(tmp_path / "word.png")
+    word = [{**rows[0], "path": str(tmp_path / "word.png")}] * 7
+    contact_sheet.write(word, str(out))
+    with Image.open(out) as im:
+        assert im.width == 6 * 180

@@ -6,7 +6,7 @@ import os
 
 from crnn_ctc import Recognizer
 from crnn_ctc.data import convert, pipeline
-from crnn_ctc.evaluate import evaluation
+from crnn_ctc.evaluate import contact_sheet, evaluation
 from crnn_ctc.model import trained
 from crnn_ctc.model.decoder import Decoder
 from crnn_ctc.serve import export
@@ -57,7 +57,12 @@ def test_a_tiny_keep_aspect_model_learns_text_lines(tmp_path):
                                           case_sensitive=True, alnum_only=False))  # fmt: skip
     (name,) = listed["sets"]
     assert listed["sets"][name]["metrics"]["word_accuracy"] >= 0.9
-    assert listed["protocol"]["tall_ratio"] == 0.0
+    assert listed["protocol"]["tall_ratio"] == 0.0 and listed["resize"] == "keep_aspect"
+    (sheet,) = report.write_contact_sheets(listed, str(tmp_path / "sheet.png"))
+    from PIL import Image
+
+    with Image.open(sheet) as im:  # one line per row
+        assert im.width == contact_sheet.LINE_CELL_WIDTH
     by_path = {os.path.basename(r["path"]): r["prediction"]
                for r in listed["sets"][name]["predictions"]}
     base = str(tmp_path / "exported")
