@@ -20,6 +20,7 @@ from crnn_ctc.synth import fonts as fonts_lib
 from crnn_ctc.synth import palette, pieces, scene
 from crnn_ctc.synth.backgrounds import Backgrounds
 from crnn_ctc.synth.fonts import Font
+from crnn_ctc.synth.line_style import LINE_SETTINGS
 from crnn_ctc.synth.pieces import GROW, Piece, crop_piece, cut, grown, ink_box
 
 
@@ -83,19 +84,7 @@ STYLES = {
                           curve_prob=0.2, perspective=0.08, min_contrast=25.0,
                           lowres_prob=0.3, blur_sigma=(0.3, 2.0), jpeg_quality=(50, 95),
                           min_visible=40.0),
-    # Text lines (receipts, forms, labels): whole lines of 1-10 words cut by a line detector,
-    # mostly print on paper, parts of the lines above and below, camera and scanner effects;
-    # no slivers of neighbouring words, little rotation, small fonts (generate.py pairs it
-    # with text.LineSampler).
-    "line": RenderConfig(font_size=(16, 40), tracking_prob=0.1, tracking=0.04, border_prob=0.03,
-                         shadow_prob=0.03, rotation_deg=0.8, shear=0.04, perspective=0.02,
-                         curve_prob=0.03, padding=(0.02, 0.25), paper_prob=0.85,
-                         neighbour_prob=0.4, lines_prob=0.8, beside_prob=0.0, edge_prob=0.15,
-                         distractor_prob=0.1, palette_prob=0.15, photo_prob=0.15,
-                         texture_prob=0.3,
-                         relief_prob=0.0, elastic_prob=0.1, motion_blur_prob=0.1,
-                         exposure_prob=0.25, min_contrast=40.0, lowres_prob=0.3,
-                         blur_sigma=(0.3, 1.2), jpeg_quality=(50, 95), min_visible=40.0),
+    "line": RenderConfig(**LINE_SETTINGS),  # text lines: synth/line_style.py
 }
 LINE_STYLES = ("line",)  # styles whose texts are whole lines (text.LineSampler)
 ABLATABLE = ("neighbour_prob", "lines_prob", "edge_prob", "distractor_prob", "palette_prob",
@@ -129,9 +118,8 @@ def _luma(rgb: np.ndarray) -> float:
     return float(rgb @ np.array([0.299, 0.587, 0.114]))
 
 
-def _colours(rng: np.random.Generator, min_contrast: float,
-             ground: np.ndarray | None = None, paper: float = 0.4
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _colours(rng: np.random.Generator, min_contrast: float, ground: np.ndarray | None = None,
+             paper: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
     """(background, text) RGB float32 with at least ``min_contrast`` luma difference; the
     background is ``ground`` when given (a photo's mean colour)."""
     for _ in range(50):
@@ -295,7 +283,6 @@ def render(text: str, font: Font, rng: np.random.Generator, cfg: RenderConfig,
     # layer by layer: OpenCV's multi-channel warp rounds differently (up to 0.02 in alpha)
     neighbour_src = layers.pop() if near else None
     layers = [pieces.warp(p, inverse, pieces.reach(p, matrix, shape)) for p in layers]
-
     # Crop: the ink's bounding box plus a random margin per side.
     inked = layers[0].box
     if bordered:
