@@ -165,6 +165,23 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
 
 
+def resize_by_rule(image: np.ndarray, rule) -> np.ndarray:
+    """(h, w, 3) uint8 -> the crop a ResizeRule (data/resize_rule.py) gives: (H, W, 3) for
+    stretch, (H, its own width <= W, 3) for keep_aspect, as the converter writes it."""
+    return resize(image, rule.height, rule.target_width(*image.shape[:2]))
+
+
+def pad_right(images: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """keep_aspect crops (H, w_i, 3), each w_i <= ``width`` -> (a batch (B, H, width, 3) padded
+    right with 0, their widths (B,) int32). keep_aspect models mask the padding before every
+    convolution, so its value does not matter."""
+    h = images[0].shape[0]
+    batch = np.zeros((len(images), h, width, 3), np.uint8)
+    for k, im in enumerate(images):
+        batch[k, :, :im.shape[1]] = im
+    return batch, np.array([im.shape[1] for im in images], np.int32)
+
+
 def encode(
     image: np.ndarray, image_format: str = "jpeg", jpeg_quality: int = 95, bgr: bool = False
 ) -> bytes:

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from crnn_ctc.data import ctc_steps
-from crnn_ctc.data.resize_rule import RULES
+from crnn_ctc.data.resize_rule import RULES, ResizeRule
 
 PAPER_FILTERS = (64, 128, 256, 256, 512, 512, 512)
 RNNS = ("lstm", "gru")
@@ -56,12 +56,10 @@ class ModelConfig:
     def time_steps(self) -> int:
         return ctc_steps.time_steps(self.image_width)
 
-    def require_stretch(self, stage: str) -> None:
-        """A stage built for fixed-size inputs only refuses a keep_aspect model by name."""
-        if self.resize != "stretch":
-            raise ValueError(f"a keep_aspect (text-line) model: {stage} is not built for it "
-                             "yet; score it with tools/eval_crnn_ctc.py --data_dir on "
-                             "keep_aspect records")
+    @property
+    def rule(self) -> ResizeRule:
+        """The resize rule the model takes its inputs by (keep_aspect: up to image_width)."""
+        return ResizeRule(self.resize, self.image_height, self.image_width)
 
 
 MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))

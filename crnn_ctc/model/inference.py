@@ -47,7 +47,11 @@ def _folded(model, name: str) -> tuple[np.ndarray, np.ndarray]:
 def _column_mask(x, widths, scale: int):
     """crnn.ColumnMask: the columns of x (B, h, w, C) at or past ceil(width / scale) set to 0."""
     valid = (tf.cast(widths, tf.int32) + scale - 1) // scale
-    return x * tf.sequence_mask(valid, tf.shape(x)[2], dtype=x.dtype)[:, None, :, None]
+    w = tf.shape(x)[2]
+    # reshapes to -1, not sequence_mask's expand_dims or [:, None]: LiteRT's converter turns
+    # those into reshapes to the traced batch size, and a file resized to another batch fails
+    mask = tf.cast(tf.range(w)[None, :] < tf.reshape(valid, [-1, 1]), x.dtype)  # (B, w)
+    return x * tf.reshape(mask, [-1, 1, w, 1])
 
 
 def folded_cnn(x, convs, widths=None):

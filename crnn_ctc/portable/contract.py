@@ -13,6 +13,9 @@ aspect not kept); the output tensor (per-step class scores [batch, T, C], its ki
 quantization: "logits", which a reader log-softmaxes, or, in files exported before the kind was
 written, "probabilities" after a softmax); the charset (symbol i is class i) and the CTC
 blank id; the checkpoint and the model config it came from; for int8, the calibration images.
+A keep_aspect (text-line) model's file also takes each image's valid width ("widths": name,
+int32, shape [batch]); its input's resize_rule says keep_aspect, and a reader decodes each
+image's first ceil(width / 4) output steps only.
 """
 
 from __future__ import annotations
@@ -21,14 +24,26 @@ import dataclasses
 import json
 import os
 
+from crnn_ctc.data import ctc_steps
+
 CONTRACT_VERSION = 1
 OUTPUT_KINDS = ("logits", "probabilities")
 MEANING = {"logits": "per-step class logits: log-softmax them over the classes, then CTC-decode",
            "probabilities": "per-step class probabilities (softmax); CTC-decode them"}
 FORMATS = {".tflite": "tflite", ".onnx": "onnx"}
-RESIZE_RULE = ("decode to 8-bit RGB (grey repeated, alpha composited over white); resize to "
-               "H x W without keeping the aspect, one axis at a time: area averaging along an "
-               "axis that shrinks, bilinear along one that grows (crnn_ctc/data/image_np.py)")
+_DECODE = "decode to 8-bit RGB (grey repeated, alpha composited over white); "
+_FILTERS = ("one axis at a time: area averaging along an axis that shrinks, bilinear along one "
+            "that grows (crnn_ctc/data/image_np.py)")
+RESIZE_RULES = {
+    "stretch": _DECODE + "resize to H x W without keeping the aspect, " + _FILTERS,
+    "keep_aspect": _DECODE + "resize to height H keeping the aspect (width rounded, at least 1, "
+                   "at most W: a wider crop is squeezed to W), " + _FILTERS + "; then pad it "
+                   "right to W with any value and give its width in the widths input",
+}
+RESIZE_RULE = RESIZE_RULES["stretch"]
+WIDTHS_MEANING = ("each image's valid width in pixels (1..W): the model reads the columns "
+                  "before it, and its output's first ceil(width / 4) steps are the image's; "
+                  "decode only those")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +63,8 @@ class Contract:
     blank_id: int
     source: dict = dataclasses.field(default_factory=dict)  # checkpoint, config, calibration
     output_kind: str = "logits"  # logits | probabilities (files written before the kind was)
+    resize: str = "stretch"  # stretch | keep_aspect (files written before lines: stretch)
+    widths_name: str = ""  # keep_aspect: the second input, (batch,) int32 valid widths
 
     def __post_init__(self):
         if self.format not in FORMATS.values():
@@ -58,6 +75,11 @@ class Contract:
         if self.input_dtype not in ("float32", "uint8", "int8"):
             raise ValueError(f"contract input dtype {self.input_dtype!r}: expected float32, "
                              "uint8 or int8")
+        if self.resize not in RESIZE_RULES:
+            raise ValueError(f"contract resize {self.resize!r}: expected "
+                             + " or ".join(RESIZE_RULES))
+        if (self.resize == "keep_aspect") != bool(self.widths_name):
+            raise ValueError("a keep_aspect contract names its widths input, a stretch one none")
         if self.output_kind not in OUTPUT_KINDS:
             raise ValueError(f"contract output kind {self.output_kind!r}: expected "
                              + " or ".join(OUTPUT_KINDS))
@@ -66,16 +88,25 @@ class Contract:
     def num_classes(self) -> int:
         return self.blank_id + 1
 
+    @property
+    def keeps_aspect(self) -> bool:
+        return self.resize == "keep_aspect"
+
+    def valid_steps(self, widths) -> list[int]:
+        """keep_aspect: each image's own output steps for its valid width in pixels."""
+        return [min(self.time_steps, -(-int(w) // ctc_steps.WIDTH_STRIDE)) for w in widths]
+
     def to_json(self) -> dict:
         h, w = self.image_size
-        return {
+        data = {
             "contract_version": CONTRACT_VERSION,
             "format": self.format, "variant": self.variant, "model_file": self.model_file,
             "input": {"name": self.input_name, "shape": [None, h, w, 3], "layout": "NHWC RGB",
                       "batch": "any; a .tflite file is saved with batch 1: resize its input "
                                "(resize_tensor_input, then allocate_tensors) for others",
                       "dtype": self.input_dtype, "values": "pixels 0-255",
-                      "quantization": list(self.input_quantization), "resize": RESIZE_RULE},
+                      "quantization": list(self.input_quantization),
+                      "resize_rule": self.resize, "resize": RESIZE_RULES[self.resize]},
             "output": {"name": self.output_name, "shape": [None, self.time_steps,
                                                            self.num_classes],
                        "kind": self.output_kind, "meaning": MEANING[self.output_kind],
@@ -84,6 +115,10 @@ class Contract:
             "charset": list(self.symbols), "blank_id": self.blank_id,
             "source": self.source,
         }  # fmt: skip
+        if self.keeps_aspect:
+            data["widths"] = {"name": self.widths_name, "shape": [None], "dtype": "int32",
+                              "meaning": WIDTHS_MEANING}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Contract:
@@ -104,6 +139,8 @@ class Contract:
                 blank_id=int(data["blank_id"]), source=data.get("source", {}),
                 # a file without the kind was written when every file ended at a softmax
                 output_kind=out.get("kind", "probabilities"),
+                resize=inp.get("resize_rule", "stretch"),
+                widths_name=data["widths"]["name"] if "widths" in data else "",
             )  # fmt: skip
         except (KeyError, IndexError, TypeError) as err:
             raise ValueError(f"not a crnn_ctc contract: missing or malformed {err}") from err

@@ -5,6 +5,7 @@ log-probabilities -> label ids and the log-probability of the text.
     logp = log_probs(probs)             # probabilities
     paths = decode(logp, blank_id, Decoder("beam", 10, 3))
     paths[0] -> [([7, 4, 11, 11, 14], -0.21), ...]            # top_paths (ids, score) per image
+    paths = decode(logp, blank_id, decoder, steps)             # a line model: own steps each
 
 The same rules as model/decoding.py (TensorFlow's decoders in the SavedModel):
   greedy  best class per step, repeats merged, blanks removed; score = the sum of the best
@@ -82,11 +83,14 @@ def _add(grown: dict, prefix: tuple, k: int, value: float) -> None:
     entry[k] = np.logaddexp(entry[k], value)
 
 
-def decode(logp: np.ndarray, blank_id: int, decoder: Decoder) -> list[list[tuple]]:
-    """(B, T, C) log-probabilities -> per image, decoder.top_paths (ids, score) best first."""
+def decode(logp: np.ndarray, blank_id: int, decoder: Decoder,
+           steps: list[int] | None = None) -> list[list[tuple]]:  # fmt: skip
+    """(B, T, C) log-probabilities -> per image, decoder.top_paths (ids, score) best first.
+    ``steps`` (B,): each image's own steps (a keep_aspect model's); the rest are padding."""
     if logp.ndim != 3:
         raise ValueError(f"log-probabilities of shape {logp.shape}: expected (batch, steps, "
                          "classes)")
+    rows = list(logp) if steps is None else [row[:n] for row, n in zip(logp, steps, strict=True)]
     if decoder.width <= 1 and decoder.top_paths == 1:  # as model/decoding.decode
-        return [[greedy(row, blank_id)] for row in logp]
-    return [beam_search(row, blank_id, decoder.beam_width, decoder.top_paths) for row in logp]
+        return [[greedy(row, blank_id)] for row in rows]
+    return [beam_search(row, blank_id, decoder.beam_width, decoder.top_paths) for row in rows]

@@ -30,14 +30,15 @@ from absl import logging
 
 from crnn_ctc import extras
 from crnn_ctc.data import image_files, image_np, image_tf, record_schema
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.model import folder, trained
 from crnn_ctc.portable import runtime
 from crnn_ctc.portable.contract import Contract, contract_path, save_contract
-from crnn_ctc.portable.graph import PortableCrnn
+from crnn_ctc.portable.graph import PIXELS, WIDTHS, PortableCrnn
 
 VARIANTS = {"tflite": ("fp32", "fp16", "dynamic", "int8"), "onnx": ("fp32",)}
 OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
+INPUT_NAME, OUTPUT_NAME = PIXELS, "logits"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,12 +72,12 @@ def model_path(cfg: PortableConfig, variant: str) -> str:
     return os.path.join(cfg.export_dir, f"{cfg.name}_{variant}.{cfg.format}")
 
 
-def calibration_images(source: str, image_list: str, count: int, size: tuple[int, int],
-                       seed: int = 0) -> np.ndarray:  # fmt: skip
-    """``count`` (or all, if fewer) images (N, H, W, 3) uint8 from a TFRecords folder's train
-    split or from an image folder, picked at random (``seed``) and resized by the model's
-    rule."""
-    h, w = size
+def calibration_images(source: str, image_list: str, count: int, rule: ResizeRule,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+    """``count`` (or all, if fewer) images from a TFRecords folder's train split or from an
+    image folder, picked at random (``seed``) and resized by the model's ``rule`` -> (N, H, W, 3)
+    uint8 and, for a keep_aspect rule, each crop's width (N,) int32 (the crops padded right to
+    W); None for stretch."""
     if not os.path.isdir(source):
         raise FileNotFoundError(f"--calibration_data {source} is not a folder")
     shards = sorted(glob.glob(os.path.join(source, "train-*-of-*.tfrecord")))
@@ -84,8 +85,8 @@ def calibration_images(source: str, image_list: str, count: int, size: tuple[int
     if shards:
         ds = tf.data.TFRecordDataset(shards).shuffle(50_000, seed=seed).take(count)
         spec = {record_schema.IMAGE: tf.io.FixedLenFeature([], tf.string)}
-        images = [image_tf.resize_tf(image_tf.decode_image_tf(
-            tf.io.parse_single_example(s, spec)[record_schema.IMAGE]), h, w).numpy() for s in ds]
+        images = [image_tf.resize_by_rule_tf(image_tf.decode_image_tf(
+            tf.io.parse_single_example(s, spec)[record_schema.IMAGE]), rule).numpy() for s in ds]
     else:
         names, problems = image_files.list_images(source, image_list or None)
         names = [names[i] for i in rng.permutation(len(names))]
@@ -95,7 +96,7 @@ def calibration_images(source: str, image_list: str, count: int, size: tuple[int
                 break
             try:
                 with open(os.path.join(source, name), "rb") as f:
-                    images.append(image_np.resize(image_np.load_rgb(f.read()), h, w))
+                    images.append(image_np.resize_by_rule(image_np.load_rgb(f.read()), rule))
             except (OSError, image_np.ImageError) as err:
                 logging.warning("calibration: skipped %s: %s", name, err)
         for problem in problems:
@@ -105,28 +106,33 @@ def calibration_images(source: str, image_list: str, count: int, size: tuple[int
                          "shards and no image files directly in it (images in subfolders, as "
                          "generate_synthetic.py writes them: give --calibration_list "
                          "<folder>/image_list.txt)")
-    return np.stack(images)
+    if rule.keeps_aspect:
+        return image_np.pad_right(images, rule.width)
+    return np.stack(images), None
 
 
-def _tflite(net: PortableCrnn, variant: str, calibration: np.ndarray | None) -> bytes:
-    fn = tf.function(net, input_signature=[net.input_spec(1)])
+def _tflite(net: PortableCrnn, variant: str, calibration) -> bytes:
+    fn = tf.function(net, input_signature=net.input_specs(1))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], net)
     if variant != "fp32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "fp16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
+        pixels, widths = calibration
         # The input's range comes from the calibration pixels: a first image ramping from 0 to
         # 255 makes it the full pixel range (scale 1, zero point 0), so an image brighter or
         # darker than the calibration set's is not clipped.
-        h, w = calibration.shape[1:3]
+        h, w = pixels.shape[1:3]
         ramp = np.broadcast_to(np.round(np.linspace(0, 255, w, dtype=np.float32))[None, :, None],
                                (h, w, 3))
 
-        def representative():
-            yield [ramp[None].astype(np.float32)]
-            for image in calibration:
-                yield [image[None].astype(np.float32)]
+        def representative():  # by input name: the file may order its inputs either way
+            for k, image in enumerate([ramp, *pixels]):
+                inputs = {PIXELS: image[None].astype(np.float32)}
+                if widths is not None:  # the ramp: the whole canvas
+                    inputs[WIDTHS] = np.array([w if k == 0 else widths[k - 1]], np.int32)
+                yield inputs
 
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -137,9 +143,9 @@ def _tflite(net: PortableCrnn, variant: str, calibration: np.ndarray | None) -> 
 
 def _onnx(net: PortableCrnn) -> bytes:
     tf2onnx = extras.require("tf2onnx", "export-onnx", "the ONNX export", "requirements-dev.txt")
-    spec = net.input_spec()
-    fn = tf.function(net, input_signature=[spec])
-    proto, _ = tf2onnx.convert.from_function(fn, input_signature=[spec], opset=OPSET)
+    specs = net.input_specs()
+    fn = tf.function(net, input_signature=specs)
+    proto, _ = tf2onnx.convert.from_function(fn, input_signature=specs, opset=OPSET)
     graph = proto.graph
     old = graph.output[0].name
     for node in graph.node:  # "Identity:0" -> "logits"
@@ -148,22 +154,25 @@ def _onnx(net: PortableCrnn) -> bytes:
     return proto.SerializeToString()
 
 
-def _io(data: bytes, fmt: str) -> dict:
+def _io(data: bytes, fmt: str, keeps_aspect: bool) -> dict:
     """The model file's input/output names, dtypes and quantization, read back from it."""
     if fmt == "onnx":
         return {"input_name": INPUT_NAME, "input_dtype": "float32", "input_quantization": (0, 0),
                 "output_name": OUTPUT_NAME, "output_dtype": "float32",
-                "output_quantization": (0, 0)}  # fmt: skip
+                "output_quantization": (0, 0),
+                "widths_name": WIDTHS if keeps_aspect else ""}  # fmt: skip
     try:
         interpreter = runtime.litert_interpreter()
     except ModuleNotFoundError:  # TensorFlow's own (deprecated) copy reads the file as well
         interpreter = tf.lite.Interpreter
     it = interpreter(model_content=data)
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    inp, widths = runtime.split_inputs(it.get_input_details())
+    out = it.get_output_details()[0]
     return {"input_name": inp["name"], "input_dtype": np.dtype(inp["dtype"]).name,
             "input_quantization": tuple(inp["quantization"]), "output_name": out["name"],
             "output_dtype": np.dtype(out["dtype"]).name,
-            "output_quantization": tuple(out["quantization"])}  # fmt: skip
+            "output_quantization": tuple(out["quantization"]),
+            "widths_name": widths["name"] if widths else ""}  # fmt: skip
 
 
 def export_portable(cfg: PortableConfig) -> list[str]:
@@ -183,20 +192,21 @@ def export_portable(cfg: PortableConfig) -> list[str]:
     source = {"checkpoint": checkpoint, "config": folder.read_config(cfg.model_dir)["config"]}
     if "int8" in cfg.variants:
         calibration = calibration_images(cfg.calibration_data, cfg.calibration_list,
-                                         cfg.calibration_images, size, cfg.seed)
-        logging.info("int8 calibration: %d images from %s", len(calibration),
+                                         cfg.calibration_images, model_cfg.rule, cfg.seed)
+        logging.info("int8 calibration: %d images from %s", len(calibration[0]),
                      cfg.calibration_data)
     os.makedirs(cfg.export_dir, exist_ok=True)
     for variant, path in zip(cfg.variants, paths, strict=True):
         data = _onnx(net) if cfg.format == "onnx" else _tflite(net, variant, calibration)
         extra = dict(source)
         if variant == "int8":
-            extra["calibration"] = {"data": cfg.calibration_data, "images": len(calibration),
+            extra["calibration"] = {"data": cfg.calibration_data, "images": len(calibration[0]),
                                     "seed": cfg.seed}  # fmt: skip
         contract = Contract(format=cfg.format, variant=variant, model_file=os.path.basename(path),
                             image_size=size, time_steps=model_cfg.time_steps,
                             symbols=tuple(charset.symbols), blank_id=charset.blank_id,
-                            source=extra, **_io(data, cfg.format))  # fmt: skip
+                            source=extra, resize=model_cfg.resize,
+                            **_io(data, cfg.format, net.keeps_aspect))  # fmt: skip
         with tempfile.TemporaryDirectory(dir=cfg.export_dir) as tmp:
             staged = os.path.join(tmp, os.path.basename(path))
             with open(staged, "wb") as f:

@@ -3,6 +3,14 @@ class logits out, no softmax, no decoder and no string ops (what fails to conver
 
     net = PortableCrnn(model, cfg)      # model: model.build_crnn(...) with trained weights
     logits = net(pixels)                # (B, H, W, 3) float32 0-255 -> (B, T, C) logits
+    logits = net(pixels, widths)        # a keep_aspect (line) model: + (B,) int32 valid widths
+
+A keep_aspect model's file has a fixed canvas of the model's width (W = cfg.image_width) and a
+second input, each crop's valid width in pixels (the crop resized by the rule, padded right to
+W with any value). As in the trained model, the columns past ceil(width / stride) are set to 0
+before every convolution, and the backward direction of each recurrent layer starts at the
+crop's last step: its state stays 0 over the padding steps (steps >= ceil(width / 4)), so the
+padding cannot change the read. The reader decodes only the valid steps (portable/ctc.py).
 
 The input is the resized image's pixel values as float32 (0-255, RGB, H x W as trained): the
 scaling to [-1, 1] is the graph's first op, so an int8 model's uint8 input takes the pixels
@@ -27,8 +35,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from crnn_ctc.data import ctc_steps
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.inference import _check_keras_lstm, _folded, folded_cnn
+
+PIXELS, WIDTHS = "pixels", "widths"  # the input names
 
 
 class _Direction(tf.Module):
@@ -56,12 +67,15 @@ class _Direction(tf.Module):
             order = np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
             self.w, self.u, self.b = self.w[:, order], self.u[:, order], self.b[order]
 
-    def __call__(self, x):
-        """x (B, T, I) with T known -> h (B, T, H)."""
+    def __call__(self, x, valid=None):
+        """x (B, T, I) with T known -> h (B, T, H). ``valid`` (B,) int32: each sequence's own
+        length (keep_aspect); the backward direction's state is held at 0 past it."""
         steps = x.shape[1]
         # (B, T, 4H) or (B, T, 3H), cut into steps by one op
         projected = tf.unstack(tf.matmul(x, self.w) + self.b, steps, axis=1)
         h = c = None  # the zero state: step one needs no h @ U and no f * c
+        # (B, 1) by a reshape to -1 (see inference._column_mask: not [:, None])
+        valid = None if valid is None else tf.reshape(valid, [-1, 1])
         order = range(steps - 1, -1, -1) if self.reverse else range(steps)
         out = [None] * steps
         for t in order:
@@ -81,6 +95,13 @@ class _Direction(tf.Module):
                 update = tf.sigmoid(xz + rz)
                 candidate = tf.tanh(xh + tf.sigmoid(xr + rr) * rh)
                 h = update * h + (1.0 - update) * candidate
+            if self.reverse and valid is not None:
+                # steps past a sequence's length come first here: its state stays 0 until
+                # its last step (then every later step is inside it, and the mask is 1)
+                keep = tf.cast(tf.less(t, valid), x.dtype)  # (B, 1)
+                h = h * keep
+                if self.kind == "lstm":
+                    c = c * keep
             out[t] = h
         return tf.stack(out, axis=1)
 
@@ -90,7 +111,6 @@ class PortableCrnn(tf.Module):
 
     def __init__(self, model, cfg: ModelConfig):
         super().__init__(name="crnn_portable")
-        cfg.require_stretch("the LiteRT/ONNX export")
         if cfg.stn:
             raise ValueError("a model with the spatial transformer (--stn) cannot be exported to "
                              "LiteRT/ONNX yet (its grid sampling is not a portable op): export "
@@ -106,14 +126,27 @@ class PortableCrnn(tf.Module):
         self.logits_w, self.logits_b = dense.kernel.numpy(), dense.bias.numpy()
         self.num_classes = int(dense.bias.shape[0])
 
-    def input_spec(self, batch: int | None = None) -> tf.TensorSpec:
-        return tf.TensorSpec([batch, self.cfg.image_height, self.cfg.image_width, 3], tf.float32,
-                             name="pixels")
+    @property
+    def keeps_aspect(self) -> bool:
+        return self.cfg.resize == "keep_aspect"
 
-    def __call__(self, pixels):
+    def input_specs(self, batch: int | None = None) -> list[tf.TensorSpec]:
+        """pixels (B, H, W, 3) float32, and for a keep_aspect model widths (B,) int32."""
+        specs = [tf.TensorSpec([batch, self.cfg.image_height, self.cfg.image_width, 3],
+                               tf.float32, name=PIXELS)]
+        if self.keeps_aspect:
+            specs.append(tf.TensorSpec([batch], tf.int32, name=WIDTHS))
+        return specs
+
+    def __call__(self, pixels, widths=None):
+        if self.keeps_aspect != (widths is not None):
+            raise ValueError("a keep_aspect model takes pixels and widths; a stretch model "
+                             "pixels only")
         x = pixels * np.float32(2.0 / 255.0) - 1.0  # image_tf.to_model_input's scaling
-        x = folded_cnn(x, self.convs)
+        x = folded_cnn(x, self.convs, widths)
         x = tf.reshape(x, [-1, self.cfg.time_steps, self.cfg.filters[6]])  # (B, T, C)
+        stride = ctc_steps.WIDTH_STRIDE  # each crop's own steps: ceil(width / stride)
+        valid = None if widths is None else (widths + (stride - 1)) // stride
         for forward, backward in self.rnns:
-            x = tf.concat([forward(x), backward(x)], axis=-1)
+            x = tf.concat([forward(x), backward(x, valid)], axis=-1)
         return tf.matmul(x, self.logits_w) + self.logits_b

@@ -10,6 +10,8 @@ and CTC decoded in NumPy (portable/ctc.py).
 Items are decoded and resized by data/image_np.py, the rule the converter and the SavedModel
 follow (the SavedModel's TensorFlow decode agrees with it to within one grey level), so the
 texts match the SavedModel's (tests/portable). A bad item gets its reason, as with Recognizer.
+A keep_aspect (line) file: each crop is resized by its rule (height H, aspect kept, at most W),
+padded right to W, and read over its own steps; tall crops are read as they are.
 
 Thread-safe: an application may share one PortableRecognizer between threads (a web server's
 workers, say); each LiteRT call runs on an interpreter of its own (runtime.PortableModel).
@@ -17,10 +19,13 @@ workers, say); each LiteRT call runs on an interpreter of its own (runtime.Porta
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from crnn_ctc.data import image_np
 from crnn_ctc.data.charset import Charset
+from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.model.decoder import TURNS, Decoder, best_turn
 from crnn_ctc.portable import ctc
 from crnn_ctc.portable.predictions import (
@@ -36,9 +41,12 @@ from crnn_ctc.portable.runtime import PortableModel
 class PortableRecognizer(BaseRecognizer):
     def __init__(self, model: PortableModel, decoder: Decoder | None = None):
         self.model = model
-        self.decoder = decoder or Decoder()
-        self.charset = Charset(model.contract.symbols)
         c = model.contract
+        self.decoder = decoder or Decoder()
+        self.rule = ResizeRule(c.resize, *c.image_size)
+        if self.rule.keeps_aspect:  # a line model reads tall crops as they are (as serving)
+            self.decoder = dataclasses.replace(self.decoder, tall_ratio=0.0)
+        self.charset = Charset(c.symbols)
         self.source = f"{c.format} {c.variant} {model.path}"
 
     @classmethod
@@ -64,6 +72,8 @@ class PortableRecognizer(BaseRecognizer):
                 return str(err)
         if rgb is None:
             return problem
+        if self.rule.keeps_aspect:
+            return [image_np.resize_by_rule(rgb, self.rule)]
         h, w = self.model.contract.image_size
         ratio = self.decoder.tall_ratio
         if ratio and rgb.shape[0] > ratio * rgb.shape[1]:
@@ -74,8 +84,7 @@ class PortableRecognizer(BaseRecognizer):
     def _recognize_chunk(self, items: list) -> list[Prediction]:
         images = [self._image(item) for item in items]
         good = [view for im in images if not isinstance(im, str) for view in im]
-        paths = iter(ctc.decode(self.model.log_probabilities(np.stack(good)),
-                                self.model.contract.blank_id, self.decoder) if good else [])
+        paths = iter(self._decode(good) if good else [])
         out = []
         for im in images:
             if isinstance(im, str):
@@ -87,3 +96,12 @@ class PortableRecognizer(BaseRecognizer):
             out.append(Prediction(best[0][0], best[0][1],
                                   tuple(best) if self.decoder.top_paths > 1 else ()))
         return out
+
+    def _decode(self, views: list[np.ndarray]) -> list[list[tuple]]:
+        c = self.model.contract
+        if not self.rule.keeps_aspect:
+            return ctc.decode(self.model.log_probabilities(np.stack(views)), c.blank_id,
+                              self.decoder)
+        batch, widths = image_np.pad_right(views, self.rule.width)
+        return ctc.decode(self.model.log_probabilities(batch, widths), c.blank_id, self.decoder,
+                          c.valid_steps(widths))

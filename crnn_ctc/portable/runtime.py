@@ -3,6 +3,7 @@ per-step class log-probabilities out.
 
     model = PortableModel.load("exported/crnn_int8.tflite")   # its contract beside it
     logp = model.log_probabilities(images)  # (B, H, W, 3) uint8 RGB -> (B, T, C) float64
+    logp = model.log_probabilities(images, widths)  # a line model: + valid widths (B,)
 
 LiteRT runs through ``ai-edge-litert`` (pip install ai-edge-litert; the older
 ``tflite-runtime`` also works), with its default XNNPACK CPU delegate; ONNX through
@@ -69,6 +70,18 @@ SHARING = ("pool", "lock")  # how threads share a LiteRT file (_LiteRt)
 _ONNX = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}
 
 
+def split_inputs(details: list[dict]) -> tuple[dict, dict | None]:
+    """A LiteRT file's input details -> (the pixels input, the widths input or None): by rank,
+    not by position (a converter may order a signature's inputs either way)."""
+    pixels = [d for d in details if len(d["shape"]) == 4]
+    widths = [d for d in details if len(d["shape"]) == 1]
+    if len(pixels) != 1 or len(widths) > 1 or len(details) != len(pixels) + len(widths):
+        shapes = [tuple(int(v) for v in d["shape"]) for d in details]
+        raise ValueError(f"a LiteRT file with inputs of shapes {shapes}: expected the pixels "
+                         "(batch, H, W, 3) and, for a line model, the widths (batch,)")
+    return pixels[0], widths[0] if widths else None
+
+
 def _quantization(detail: dict) -> tuple[float, int]:
     scale, zero = detail["quantization"]
     return float(scale), int(zero)
@@ -88,7 +101,7 @@ class _LiteRt:
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         first = self._new()
-        self._in = first[0].get_input_details()[0]
+        self._in, self._widths = split_inputs(first[0].get_input_details())
         self._out = first[0].get_output_details()[0]
         self._idle.put(first)
         self.interpreters = 1
@@ -105,14 +118,15 @@ class _LiteRt:
                 "input_quantization": _quantization(self._in),
                 "output_shape": tuple(int(d) for d in self._out["shape"][1:]),
                 "output_dtype": np.dtype(self._out["dtype"]).name,
-                "output_quantization": _quantization(self._out)}
+                "output_quantization": _quantization(self._out),
+                "widths_name": self._widths["name"] if self._widths else ""}
 
-    def run(self, x: np.ndarray) -> np.ndarray:
+    def run(self, x: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
         if self.sharing == "lock":
             with self._lock:
                 state = self._idle.get()
                 try:
-                    return self._invoke(state, x)
+                    return self._invoke(state, x, widths)
                 finally:
                     self._idle.put(state)
         try:
@@ -122,17 +136,21 @@ class _LiteRt:
             with self._lock:
                 self.interpreters += 1
         try:
-            return self._invoke(state, x)
+            return self._invoke(state, x, widths)
         finally:
             self._idle.put(state)
 
-    def _invoke(self, state: list, x: np.ndarray) -> np.ndarray:
+    def _invoke(self, state: list, x: np.ndarray, widths: np.ndarray | None) -> np.ndarray:
         it, batch = state
         if x.shape[0] != batch:  # the file holds batch 1; other sizes are one resize away
             it.resize_tensor_input(self._in["index"], list(x.shape))
+            if self._widths is not None:
+                it.resize_tensor_input(self._widths["index"], [x.shape[0]])
             it.allocate_tensors()
             state[1] = x.shape[0]
         it.set_tensor(self._in["index"], x)
+        if self._widths is not None:
+            it.set_tensor(self._widths["index"], widths)
         it.invoke()
         return it.get_tensor(self._out["index"])  # a copy: the next invoke cannot change it
 
@@ -143,17 +161,23 @@ class _Onnx:
         options = ort.SessionOptions()
         options.intra_op_num_threads = _threads(num_threads)
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        self._in = self._session.get_inputs()[0]
+        inputs = self._session.get_inputs()
+        self._in = next((i for i in inputs if len(i.shape) == 4), inputs[0])
+        self._widths = next((i for i in inputs if len(i.shape) == 1), None)
 
     def describe(self) -> dict:
         out = self._session.get_outputs()[0]
         return {"input_shape": tuple(self._in.shape[1:]),
                 "input_dtype": _ONNX.get(self._in.type, self._in.type),
                 "input_quantization": (0.0, 0), "output_shape": tuple(out.shape[1:]),
-                "output_dtype": _ONNX.get(out.type, out.type), "output_quantization": (0.0, 0)}
+                "output_dtype": _ONNX.get(out.type, out.type), "output_quantization": (0.0, 0),
+                "widths_name": self._widths.name if self._widths else ""}
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._in.name: x})[0]
+    def run(self, x: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
+        feed = {self._in.name: x}
+        if self._widths is not None:
+            feed[self._widths.name] = widths
+        return self._session.run(None, feed)[0]
 
 
 class PortableModel:
@@ -173,7 +197,8 @@ class PortableModel:
                     "input_quantization": tuple(contract.input_quantization),
                     "output_shape": (contract.time_steps, contract.num_classes),
                     "output_dtype": contract.output_dtype,
-                    "output_quantization": tuple(contract.output_quantization)}
+                    "output_quantization": tuple(contract.output_quantization),
+                    "widths_name": contract.widths_name}
         wrong = [f"{k} {self.io[k]} (contract: {v})" for k, v in expected.items()
                  if (self.io[k] if isinstance(v, str) else tuple(self.io[k])) != v]
         if wrong:
@@ -189,21 +214,23 @@ class PortableModel:
             raise FileNotFoundError(f"{path} not found")
         return cls(path, load_contract(path), num_threads, sharing)
 
-    def log_probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> (B, T, C) per-step class
-        log-probabilities, float64."""
-        out = self.output(images)
+    def log_probabilities(self, images: np.ndarray, widths=None) -> np.ndarray:
+        """(B, H, W, 3) uint8 RGB, resized by the contract's rule (and a keep_aspect model's
+        valid widths (B,)) -> (B, T, C) per-step class log-probabilities, float64."""
+        out = self.output(images, widths)
         if self.contract.output_kind == "logits":
             return ctc.log_softmax(out)
         return ctc.log_probs(out)
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
+    def probabilities(self, images: np.ndarray, widths=None) -> np.ndarray:
         """As log_probabilities, exponentiated: (B, T, C) float32 summing to 1 per step."""
-        return np.exp(self.log_probabilities(images)).astype(np.float32)
+        return np.exp(self.log_probabilities(images, widths)).astype(np.float32)
 
-    def output(self, images: np.ndarray) -> np.ndarray:
+    def output(self, images: np.ndarray, widths=None) -> np.ndarray:
         """(B, H, W, 3) uint8 RGB, resized by the contract's rule -> the file's output
-        (dequantized), float32: (B, T, C) of the contract's output kind."""
+        (dequantized), float32: (B, T, C) of the contract's output kind. A keep_aspect
+        model takes each image's valid width in pixels too (``widths``, 1..W): the crop
+        resized by the rule, padded right to W (image_np.pad_right)."""
         h, w = self.contract.image_size
         images = np.asarray(images)
         if images.dtype != np.uint8:
@@ -212,6 +239,7 @@ class PortableModel:
         if images.ndim != 4 or images.shape[1:] != (h, w, 3) or images.shape[0] < 1:
             raise ValueError(f"images of shape {images.shape}: this model takes (batch, {h}, "
                              f"{w}, 3) RGB, resized by the contract's rule (image_np.resize)")
+        widths = self._widths(widths, images.shape[0], w)
         dtype = self.io["input_dtype"]
         if dtype == "float32":
             x = images.astype(np.float32)
@@ -219,8 +247,26 @@ class PortableModel:
             scale, zero = self.io["input_quantization"]
             info = np.iinfo(dtype)
             x = np.clip(np.round(images / scale) + zero, info.min, info.max).astype(dtype)
-        out = self._backend.run(np.ascontiguousarray(x))
+        out = self._backend.run(np.ascontiguousarray(x), widths)
         scale, zero = self.io["output_quantization"]
         if scale:
             return ((out.astype(np.float32) - zero) * scale).astype(np.float32)
         return out.astype(np.float32, copy=False)
+
+    def _widths(self, widths, batch: int, canvas: int) -> np.ndarray | None:
+        if not self.contract.keeps_aspect:
+            if widths is not None:
+                raise ValueError("widths: this model stretches every image to its size and "
+                                 "takes none")
+            return None
+        if widths is None:
+            raise ValueError("a keep_aspect (line) model takes each image's valid width too: "
+                             "output(images, widths)")
+        widths = np.asarray(widths)
+        if widths.shape != (batch,) or not np.issubdtype(widths.dtype, np.integer):
+            raise ValueError(f"widths of shape {widths.shape} and dtype {widths.dtype}: "
+                             f"expected ({batch},) integers")
+        if widths.min() < 1 or widths.max() > canvas:
+            raise ValueError(f"widths from {widths.min()} to {widths.max()}: each must be "
+                             f"1..{canvas} (the crop's width after the resize rule)")
+        return widths.astype(np.int32)

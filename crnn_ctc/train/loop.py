@@ -280,7 +280,7 @@ def _log_window(window: dict, s: int, optimizer, writer, progress, check_finite:
 
 def resize_rule(cfg) -> ResizeRule:
     """The records' resize rule the model was configured from (resolve_config)."""
-    return ResizeRule(cfg.resize, cfg.image_height, cfg.image_width)
+    return cfg.rule
 
 
 def float32_twin(cfg: config_lib.Config, num_classes: int):

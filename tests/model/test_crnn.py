@@ -162,8 +162,4 @@ def test_keep_aspect_models_keep_the_cudnn_conditions_and_refuse_the_stn():
     assert layer.recurrent_dropout == 0 and not layer.unroll and layer.use_bias
     with pytest.raises(ValueError, match="stn"):
         ModelConfig(stn=True, resize="keep_aspect")
-    # the stages not built for lines yet refuse them by name
-    from crnn_ctc.portable.graph import PortableCrnn
-
-    with pytest.raises(ValueError, match="keep_aspect .* not built for it yet"):
-        PortableCrnn(model, cfg)
+    assert cfg.rule.keeps_aspect and (cfg.rule.height, cfg.rule.width) == (32, 64)

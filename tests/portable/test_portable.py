@@ -210,7 +210,7 @@ def test_files_without_an_output_kind_are_read_as_probabilities(exported, monkey
     want = new.log_probabilities(x)
     model = runtime.PortableModel(path, old)
     softmax = np.exp(want).astype(np.float32)  # what an older file returned
-    monkeypatch.setattr(model, "output", lambda images: softmax)
+    monkeypatch.setattr(model, "output", lambda images, widths=None: softmax)
     np.testing.assert_allclose(model.log_probabilities(x), want, atol=1e-5)
 
 
