@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from crnn_ctc.data import annotations, ctc_steps, formats, image_tf
+from crnn_ctc.data import annotations, ctc_steps, formats, image_np, image_tf
 from crnn_ctc.data.charset import Charset
 from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.evaluate import metrics
@@ -139,16 +139,18 @@ def image_batches(
             labels.append(label)
             paths.append(path)
         if images and (len(images) == batch_size or k == len(entries) - 1):
-            widths = [im.shape[1] for im in images]
-            if lines:
-                widest = -(-max(widths) // ctc_steps.WIDTH_STRIDE) * ctc_steps.WIDTH_STRIDE
-                images = [np.pad(im, ((0, 0), (0, widest - im.shape[1]), (0, 0)))
-                          for im in images]
-            batch = {"image": image_tf.to_model_input(np.stack(images)),
+            widths = None
+            if lines:  # padded right to the widest, rounded up to the stride
+                widest = max(im.shape[1] for im in images)
+                stacked, widths = image_np.pad_right(
+                    images, -(-widest // ctc_steps.WIDTH_STRIDE) * ctc_steps.WIDTH_STRIDE)
+            else:
+                stacked = np.stack(images)
+            batch = {"image": image_tf.to_model_input(stacked),
                      "text": np.array([t.encode() for t in labels], object),
                      "path": np.array([p.encode() for p in paths], object)}
             if lines:
-                batch["width"] = np.array(widths, np.int32)
+                batch["width"] = widths
             if tall_ratio:
                 batch["turned"] = image_tf.to_model_input(np.stack(turned))
                 batch["tall"] = np.array(tall)
