@@ -36,6 +36,10 @@ flags.DEFINE_float("random_share", _D.random_share,
                    "Share of random strings instead of words.")
 flags.DEFINE_float("digit_share", _D.digit_share,
                    "Of the random strings, the share made of digits only.")
+flags.DEFINE_float("token_share", _D.token_share,
+                   "Words: share of texts drawn as sign/receipt tokens (a word with punctuation "
+                   "attached, a number, price, date or code) where the charset has their "
+                   "characters (e.g. --charset printable). Lines always mix them in.")
 flags.DEFINE_integer("max_length", 0, "Longest text in characters; 0 = 16 for words, "
                      "64 for --style line.")
 flags.DEFINE_list("case_weights", [], f"Weights of the word cases {', '.join(text.CASES)}; "
@@ -91,6 +95,7 @@ def main(argv):
             output_dir=FLAGS.output_dir, count=FLAGS.count, seed=FLAGS.seed,
             num_workers=FLAGS.num_workers, charset=FLAGS.charset, words=FLAGS.words or "",
             random_share=FLAGS.random_share, digit_share=FLAGS.digit_share,
+            token_share=FLAGS.token_share,
             max_length=FLAGS.max_length,
             case_weights=tuple(float(w) for w in FLAGS.case_weights) or None,
             length_weights=None if FLAGS.length_weights == "auto"

@@ -70,7 +70,8 @@ for _name, _help in HELP.items():
         flags.DEFINE_string(_name, _value, _help)
 flags.DEFINE_string("val_data_dir", None, "a records folder whose validation split picks the "
                     "best checkpoint instead of the first --data_dir's (e.g. real crops while "
-                    "training on synthetic words); same charset and image size")
+                    "training on synthetic words); several, comma-separated: each is scored and "
+                    "the mean of their word accuracies picks it; same charset and image size")
 flags.DEFINE_string("init_from", None, "start from this trained model's weights (a training "
                     "folder such as models/crnn_en, or a checkpoint in one): fine-tuning")
 flags.mark_flags_as_required(["data_dir", "model_dir"])

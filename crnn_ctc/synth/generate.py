@@ -50,6 +50,7 @@ class GenerateConfig:
     words: str = ""  # a word list file (default: crnn_ctc/synth/words_en.txt)
     random_share: float = 0.2
     digit_share: float = 0.5
+    token_share: float = 0.0  # words: share of punctuated words, numbers, prices, dates, codes
     max_length: int = 0  # 0 = the style's: 16 for words, 64 for lines
     # lower / UPPER / Title / as listed, and label lengths, as real scene-text crops have them
     # (BENCHMARKS.md: +3.7 points on real validation crops over the crnn_en recipe's cases
@@ -211,6 +212,8 @@ def text_sampler(cfg: GenerateConfig, symbols: str
     return sampler(
         text_lib.TextConfig(charset=symbols, random_share=cfg.random_share,
                             digit_share=cfg.digit_share, max_length=cfg.max_length,
+                            token_share=0.0 if cfg.style in render.LINE_STYLES
+                            else cfg.token_share,
                             case_weights=cfg.case_weights, length_weights=cfg.length_weights),
         words)
 

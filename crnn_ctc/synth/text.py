@@ -47,10 +47,14 @@ class TextConfig:
     case_weights: tuple[float, float, float, float] = (0.45, 0.2, 0.25, 0.1)
     # length -> weight (lengths left out: never drawn); empty: uniform over the word list
     length_weights: tuple[tuple[int, float], ...] = ()
+    # words only: share of texts drawn as a sign/receipt token instead (a word with punctuation
+    # attached, a number, price, date, time or code: WORD_TOKENS), kept to the charset
+    token_share: float = 0.0
 
     def __post_init__(self):
-        if not 0.0 <= self.random_share <= 1.0 or not 0.0 <= self.digit_share <= 1.0:
-            raise ValueError("random_share and digit_share must be in [0, 1]")
+        if not all(0.0 <= v <= 1.0 for v in (self.random_share, self.digit_share,
+                                             self.token_share)):
+            raise ValueError("random_share, digit_share and token_share must be in [0, 1]")
         if not 1 <= self.min_length <= self.max_length:
             raise ValueError(f"length range {self.min_length}..{self.max_length} is empty")
         if len(self.case_weights) != len(CASES) or min(self.case_weights) < 0 \
@@ -142,6 +146,10 @@ class TextSampler:
 
     def sample(self, rng: np.random.Generator) -> str:
         cfg = self.cfg
+        if cfg.token_share and rng.random() < cfg.token_share:
+            token = self._token(rng)
+            if token:
+                return token
         if rng.random() < cfg.random_share:
             pool = self.digits if self.digits and rng.random() < cfg.digit_share else self.symbols
             if self._lengths is not None:
@@ -151,6 +159,9 @@ class TextSampler:
                 hi = max(cfg.min_length, min(cfg.random_max_length, cfg.max_length))
                 length = int(rng.integers(cfg.min_length, hi + 1))
             return "".join(pool[i] for i in rng.integers(0, len(pool), length))
+        return self._word(rng)
+
+    def _word(self, rng: np.random.Generator) -> str:
         if self._lengths is not None:
             lengths, p, by_length = self._lengths[:3]
             indices = by_length[lengths[int(rng.choice(len(lengths), p=p))]]
@@ -161,6 +172,30 @@ class TextSampler:
         p = self.weights[list(cases)]
         case = CASES[cases[int(rng.choice(len(cases), p=p / p.sum()))]]
         return _CASE_FNS[case](self.words[k])
+
+    def _token(self, rng: np.random.Generator) -> str:
+        """A WORD_TOKENS text inside the charset and max_length, or "" (then a plain draw)."""
+        w = np.array([w for _, w in WORD_TOKENS])
+        kind = WORD_TOKENS[int(rng.choice(len(w), p=w / w.sum()))][0]
+        if kind != "punct_word":
+            token = line_token(kind, rng)
+        elif not self.words:
+            return ""
+        else:
+            token, r = self._word(rng), rng.random()
+            if r < 0.45:
+                token += _WORD_ENDS[int(rng.integers(len(_WORD_ENDS)))]
+            elif r < 0.6:
+                token += "'s" if rng.random() < 0.8 else "'"
+            elif r < 0.75:
+                token = "(" + token + ")" if rng.random() < 0.5 else '"' + token + '"'
+            elif r < 0.9:
+                token += "-" + self._word(rng)
+            else:
+                token = _SYMBOLS[int(rng.integers(len(_SYMBOLS)))] + token
+        ok = (set(token) <= set(self.cfg.charset) and " " not in token
+              and len(token) <= self.cfg.max_length)
+        return token if ok else ""
 
 
 # Label lengths of the 2,980 real text-line TRAINING crops of ../shared/real_lines (SROIE 2019
@@ -184,6 +219,47 @@ LINE_UPPER = 0.3  # share of lines written all in capitals (receipts, headings)
 _ATTACHED = ",.:;"  # punctuation that ends a word
 _CURRENCY = ("$", "RM", "RM ", "USD ", "EUR ", "#")
 _SYMBOLS = ("-", "&", "/", "x", "@", "%", "*", "+", "=", "#")
+# What a word-sized token is made of (TextConfig.token_share), by weight; punctuation is about
+# a tenth of real scene-word labels (IC15, IC13 born-digital: . - , ' ! $ / : %)
+WORD_TOKENS = (("punct_word", 0.55), ("number", 0.08), ("price", 0.14), ("date", 0.08),
+               ("code", 0.12), ("symbol", 0.03))
+_WORD_ENDS = ".,:;!?"
+
+
+def _digits(rng: np.random.Generator, lo: int, hi: int) -> str:
+    return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(lo, hi + 1))))
+
+
+def line_token(kind: str, rng: np.random.Generator) -> str:
+    """A number, price, date or time, code, or a lone symbol (LINE_TOKENS kinds but words)."""
+    if kind == "number":
+        n = _digits(rng, 1, 6)
+        return n + "%" if rng.random() < 0.1 else n
+    if kind == "price":
+        whole = str(int(rng.integers(0, 10 ** int(rng.integers(1, 5)))))
+        if len(whole) > 3 and rng.random() < 0.5:
+            whole = whole[:-3] + "," + whole[-3:]
+        price = whole + "." + _digits(rng, 2, 2)
+        if rng.random() < 0.4:
+            price = _CURRENCY[int(rng.integers(len(_CURRENCY)))] + price
+        return price
+    if kind == "date":
+        d, m = int(rng.integers(1, 29)), int(rng.integers(1, 13))
+        y = int(rng.integers(1990, 2031))
+        h, mi, s = int(rng.integers(0, 24)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
+        forms = (f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
+                 f"{d:02d}-{m:02d}-{y % 100:02d}", f"{d}.{m}.{y}", f"{h:02d}:{mi:02d}",
+                 f"{h:02d}:{mi:02d}:{s:02d}")
+        return forms[int(rng.integers(len(forms)))]
+    if kind == "code":
+        count = int(rng.integers(1, 4))
+        letters = "".join(chr(65 + int(i)) for i in rng.integers(0, 26, count))
+        digits = _digits(rng, 3, 8)
+        sep = ("-", "/", "", ".", ":")[int(rng.integers(5))]
+        forms = (letters + sep + digits, digits + sep + letters, letters + digits[:2] + letters,
+                 "No." + digits if rng.random() < 0.5 else "#" + digits)
+        return forms[int(rng.integers(len(forms)))]
+    return _SYMBOLS[int(rng.integers(len(_SYMBOLS)))]
 
 
 class LineSampler:
@@ -213,9 +289,6 @@ class LineSampler:
         w = np.array([w for _, w in LINE_TOKENS], np.float64)
         self.kind_p = w / w.sum()
 
-    def _digits(self, rng, lo, hi) -> str:
-        return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(lo, hi + 1))))
-
     def _token(self, kind: str, rng: np.random.Generator) -> str:
         if kind == "word":
             word = self.words.sample(rng)
@@ -225,36 +298,9 @@ class LineSampler:
             elif r < 0.15:
                 word = "(" + word + ")" if rng.random() < 0.6 else '"' + word + '"'
             return word
-        if kind == "number":
-            n = self._digits(rng, 1, 6)
-            return n + "%" if rng.random() < 0.1 else n
-        if kind == "price":
-            whole = str(int(rng.integers(0, 10 ** int(rng.integers(1, 5)))))
-            if len(whole) > 3 and rng.random() < 0.5:
-                whole = whole[:-3] + "," + whole[-3:]
-            price = whole + "." + self._digits(rng, 2, 2)
-            if rng.random() < 0.4:
-                price = _CURRENCY[int(rng.integers(len(_CURRENCY)))] + price
-            return price
-        if kind == "date":
-            d, m = int(rng.integers(1, 29)), int(rng.integers(1, 13))
-            y = int(rng.integers(1990, 2031))
-            h, mi, s = int(rng.integers(0, 24)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
-            forms = (f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
-                     f"{d:02d}-{m:02d}-{y % 100:02d}", f"{d}.{m}.{y}", f"{h:02d}:{mi:02d}",
-                     f"{h:02d}:{mi:02d}:{s:02d}")
-            return forms[int(rng.integers(len(forms)))]
-        if kind == "code":
-            count = int(rng.integers(1, 4))
-            letters = "".join(chr(65 + int(i)) for i in rng.integers(0, 26, count))
-            digits = self._digits(rng, 3, 8)
-            sep = ("-", "/", "", ".", ":")[int(rng.integers(5))]
-            forms = (letters + sep + digits, digits + sep + letters, letters + digits[:2] + letters,
-                     "No." + digits if rng.random() < 0.5 else "#" + digits)
-            return forms[int(rng.integers(len(forms)))]
         if kind == "random":
             return self.random.sample(rng)
-        return _SYMBOLS[int(rng.integers(len(_SYMBOLS)))]
+        return line_token(kind, rng)
 
     def sample(self, rng: np.random.Generator) -> str:
         target = self.lengths[int(rng.choice(len(self.lengths), p=self.p))]

@@ -8,7 +8,8 @@ the step count. The strategy follows the machine: MultiWorkerMirroredStrategy wh
 set, MirroredStrategy with several GPUs, else the default (one device). ``cfg.batch_size`` is the
 GLOBAL batch, split evenly over replicas. With several data folders every batch holds a fixed
 number of each one's train records (cfg.batch_ratio); the first folder's validation split (or
-``val_data_dir``'s) picks the best checkpoint, and the first folder's train split is what
+``val_data_dir``'s; several: the mean of their word accuracies) picks the best checkpoint, and
+the first folder's train split is what
 --num_epochs counts. The learning rate is used as given (scale it yourself when you change the
 global batch, see README "Batch size and learning rate").
 
@@ -77,16 +78,17 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
     ``data_dir``: one records folder, or several ("a,b" or a list) whose train records every
     batch mixes by cfg.batch_ratio. ``val_data_dir``: the folder whose validation split picks
     the best checkpoint (default: the first of ``data_dir``), e.g. real crops while training
-    on synthetic ones. ``init_from``: a trained model's folder to start from (finetune.py),
-    fresh runs only."""
+    on synthetic ones; several ("a,b"): each is scored and the mean of their word accuracies
+    picks it (one small source counts as much as a large one). ``init_from``: a trained
+    model's folder to start from (finetune.py), fresh runs only."""
     strategy = make_strategy()
     dirs = data_dirs(data_dir)
     info = dataset_info.read_info(dirs[0])
-    val_dir = val_data_dir or dirs[0]
+    val_dirs = data_dirs(val_data_dir) if val_data_dir else dirs[:1]
     check_mix(info, [dataset_info.read_info(d) for d in dirs[1:]]
-              + ([dataset_info.read_info(val_dir)] if val_data_dir else []))
-    if val_data_dir:
-        pipeline.shard_files(val_dir, "validation")  # an error now, not at the first evaluation
+              + ([dataset_info.read_info(d) for d in val_dirs] if val_data_dir else []))
+    for d in val_dirs if val_data_dir else ():
+        pipeline.shard_files(d, "validation")  # an error now, not at the first evaluation
     cfg = resolve_config(cfg, info, explicit)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
@@ -151,8 +153,8 @@ def train(cfg: config_lib.Config, data_dir: str, model_dir: str, explicit=frozen
         if s % cfg.log_every == 0 or s == steps:
             _log_window(window, s, optimizer, writers["train"], progress, check_finite=not mixed)
         if s % cfg.eval_every == 0 or s == steps:
-            last_metrics = _validate(_scoring_model(model, scorer), cfg, val_dir, charset, s,
-                                     writers, chief)
+            last_metrics = _validate_all(_scoring_model(model, scorer), cfg, val_dirs,
+                                         charset, s, writers, chief)
             if chief and last_metrics and last_metrics["word_accuracy"] > float(best):
                 best.assign(last_metrics["word_accuracy"])
                 path = best_manager.save(checkpoint_number=s)
@@ -310,7 +312,30 @@ def _scoring_model(model, twin):
     return twin
 
 
-def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: bool) -> dict:
+def _validate_all(model, cfg, val_dirs: list[str], charset, s: int, writers: dict,
+                  chief: bool) -> dict:
+    """One folder: its metrics. Several: word_accuracy and cer are the means over the folders
+    that have a validation split, each folder's own metrics under "sources"."""
+    if len(val_dirs) == 1:
+        return _validate(model, cfg, val_dirs[0], charset, s, writers, chief)
+    sources = {}
+    for i, d in enumerate(val_dirs):
+        result = _validate(model, cfg, d, charset, s, writers, chief, tag=f"source_{i}/")
+        if result:
+            sources[d] = result
+    if not sources:
+        return {}
+    mean = {k: sum(r[k] for r in sources.values()) / len(sources) for k in ("word_accuracy", "cer")}
+    with writers["validation"].as_default(step=s):
+        tf.summary.scalar("word_accuracy", mean["word_accuracy"])
+        tf.summary.scalar("cer", mean["cer"])
+    logging.info("step %d validation, mean of %d sources: word accuracy %.4f, CER %.4f",
+                 s, len(sources), mean["word_accuracy"], mean["cer"])
+    return {**mean, "count": sum(r["count"] for r in sources.values()), "sources": sources}
+
+
+def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: bool,
+              tag: str = "") -> dict:
     if not chief:
         return {}
     try:
@@ -322,10 +347,11 @@ def _validate(model, cfg, data_dir: str, charset, s: int, writers: dict, chief: 
     # eval_batches bounds it, so a huge validation split does not stall the other workers.
     result = evaluation.evaluate(model, ds, charset, max_batches=cfg.eval_batches)["metrics"]
     with writers["validation"].as_default(step=s):
-        tf.summary.scalar("word_accuracy", result["word_accuracy"])
-        tf.summary.scalar("cer", result["cer"])
+        tf.summary.scalar(tag + "word_accuracy", result["word_accuracy"])
+        tf.summary.scalar(tag + "cer", result["cer"])
     writers["validation"].flush()
-    logging.info("step %d validation: word accuracy %.4f, CER %.4f (%d images)",
-                 s, result["word_accuracy"], result["cer"], result["count"])
+    logging.info("step %d validation%s: word accuracy %.4f, CER %.4f (%d images)",
+                 s, f" of {data_dir}" if tag else "", result["word_accuracy"], result["cer"],
+                 result["count"])
     return {k: result[k] for k in ("word_accuracy", "cer", "count")}
 

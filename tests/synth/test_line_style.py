@@ -2,6 +2,7 @@
 dates and codes with single spaces, lengths drawn from the table of real line crops, the
 style's defaults, and a set whose labels keep their spaces through create_tfrecord."""
 
+import dataclasses
 import os
 import string
 
@@ -96,3 +97,26 @@ def test_a_line_set_converts_with_its_spaces_kept(tmp_path):
     assert info.rule.keeps_aspect and info.records["train"] == 30
     assert " " in info.charset.symbols
     assert os.path.exists(data / "charset.txt")
+
+
+def test_word_tokens_bring_punctuation_numbers_and_prices_inside_the_charset():
+    """--token_share: a share of the word texts are punctuated words, prices, dates or codes,
+    never with a space and never past max_length; a charset without punctuation gets none."""
+    words = text.load_words()
+    cfg = text.TextConfig(charset=PRINTABLE, token_share=0.3,
+                          length_weights=text.parse_length_weights("scene"))
+    s = text.TextSampler(cfg, words)
+    texts = [s.sample(np.random.default_rng((5, i))) for i in range(800)]
+    assert all(t and " " not in t and len(t) <= 16 and set(t) <= set(PRINTABLE) for t in texts)
+    punct = [t for t in texts if set(t) & set(string.punctuation)]
+    assert 0.15 < len(punct) / len(texts) < 0.45
+    assert any(t.endswith("'s") for t in texts) and any("." in t and t[-1].isdigit()
+                                                        for t in texts)
+    plain = text.TextSampler(dataclasses.replace(cfg, token_share=0.0, random_share=0.0), words)
+    assert not any(set(plain.sample(np.random.default_rng((5, i)))) & set(string.punctuation)
+                   for i in range(300))
+    alnum = text.TextSampler(dataclasses.replace(cfg, charset=string.ascii_letters + string.digits),
+                             words)
+    assert all(alnum.sample(np.random.default_rng((6, i))).isalnum() for i in range(300))
+    with pytest.raises(ValueError, match="token_share"):
+        text.TextConfig(charset=PRINTABLE, token_share=1.5)

@@ -289,6 +289,17 @@ def test_two_folders_train_in_their_batch_ratio(split_data, tmp_path):
     picked = loop.train(cfg, f"{split_data},{other}", str(tmp_path / "held_run"),
                         val_data_dir=held)
     assert picked["count"] == 5
+    # several validation folders: each scored, the mean of their accuracies picks the best
+    held2 = convert_words(tmp_path / "held2", WORDS[20:23], validation=1.0,
+                          charset=info.charset_file)
+    both = loop.train(cfg, f"{split_data},{other}", str(tmp_path / "both_run"),
+                      val_data_dir=f"{held},{held2}")
+    sources = both["sources"]
+    assert [sources[d]["count"] for d in (held, held2)] == [5, 3] and both["count"] == 8
+    assert both["word_accuracy"] == pytest.approx(
+        (sources[held]["word_accuracy"] + sources[held2]["word_accuracy"]) / 2)
+    with open(os.path.join(tmp_path, "both_run", "best", "best.json"), encoding="utf-8") as f:
+        assert json.load(f)["sources"][held2]["count"] == 3
     with pytest.raises(FileNotFoundError, match="no validation-NNNNN"):
         loop.train(cfg, split_data, str(tmp_path / "r1"), val_data_dir=other)
     wrong = convert_words(tmp_path / "wrong", ["xyz", "zyx"])
