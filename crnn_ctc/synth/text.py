@@ -102,7 +102,7 @@ def load_words(path: str = DEFAULT_WORDS) -> list[str]:
 class TextSampler:
     def __init__(self, cfg: TextConfig, words: list[str]):
         self.cfg = cfg
-        allowed = set(cfg.charset)
+        allowed = self.allowed = frozenset(cfg.charset)
         self.symbols = sorted(c for c in allowed if not c.isspace())
         self.digits = [c for c in self.symbols if c in string.digits]
         if not self.symbols:
@@ -175,8 +175,7 @@ class TextSampler:
 
     def _token(self, rng: np.random.Generator) -> str:
         """A WORD_TOKENS text inside the charset and max_length, or "" (then a plain draw)."""
-        w = np.array([w for _, w in WORD_TOKENS])
-        kind = WORD_TOKENS[int(rng.choice(len(w), p=w / w.sum()))][0]
+        kind = WORD_TOKENS[int(rng.choice(len(WORD_TOKENS), p=_WORD_TOKEN_P))][0]
         if kind != "punct_word":
             token = line_token(kind, rng)
         elif not self.words:
@@ -193,7 +192,7 @@ class TextSampler:
                 token += "-" + self._word(rng)
             else:
                 token = _SYMBOLS[int(rng.integers(len(_SYMBOLS)))] + token
-        ok = (set(token) <= set(self.cfg.charset) and " " not in token
+        ok = (set(token) <= self.allowed and " " not in token
               and len(token) <= self.cfg.max_length)
         return token if ok else ""
 
@@ -223,6 +222,7 @@ _SYMBOLS = ("-", "&", "/", "x", "@", "%", "*", "+", "=", "#")
 # a tenth of real scene-word labels (IC15, IC13 born-digital: . - , ' ! $ / : %)
 WORD_TOKENS = (("punct_word", 0.55), ("number", 0.08), ("price", 0.14), ("date", 0.08),
                ("code", 0.12), ("symbol", 0.03))
+_WORD_TOKEN_P = np.array([w for _, w in WORD_TOKENS]) / sum(w for _, w in WORD_TOKENS)
 _WORD_ENDS = ".,:;!?"
 
 
