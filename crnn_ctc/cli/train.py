@@ -47,6 +47,9 @@ HELP = {
     "seed": "seed of the initial weights, dropout, augmentation and data order",
     "batch_ratio": "with several --data_dir folders: each one's share of every batch, e.g. "
                    "0.5,0.5 (default: equal shares)",
+    "batch_mix": "with several --data_dir folders: within = every batch holds each folder's "
+                 "--batch_ratio share; whole = each batch is one folder's, the folders drawn "
+                 "in those shares (keep_aspect words then never pad to a line's width)",
 }
 
 flags.DEFINE_string("data_dir", None, "folder with {train,validation}-*.tfrecord and charset.txt; "

@@ -240,18 +240,26 @@ def build_mixed_dataset(
     shuffle_buffer: int = 10_000,
     input_context: tf.distribute.InputContext | None = None,
     rule: ResizeRule | None = None,
+    whole_batches: bool = False,
 ) -> tf.data.Dataset:
     """Training batches of ``sum(batch_sizes)`` records, ``batch_sizes[i]`` of them from the
     train split of ``data_dirs[i]`` in every batch (real crops and synthetic words in a fixed
     proportion, as --batch_ratio of deep-text-recognition-benchmark). Each folder is read as
     build_dataset reads one (its own shuffle, seed ``seed + i``, its share of the workers'
-    records); augmentation runs on the joined batch."""
+    records); augmentation runs on the joined batch. ``whole_batches``: each batch comes from
+    one folder instead, folder i drawn with probability ``batch_sizes[i] / sum`` (seeded), so
+    keep_aspect words never pad to the width of the lines they would share a batch with."""
     lines = rule is not None and rule.keeps_aspect
-    parts = tuple(_batches(d, "train", image_size, True, b, seed + i, shuffle_buffer,
-                           input_context, rule, augment and lines)
+    total = sum(batch_sizes)
+    parts = tuple(_batches(d, "train", image_size, True, total if whole_batches else b,
+                           seed + i, shuffle_buffer, input_context, rule, augment and lines)
                   for i, (d, b) in enumerate(zip(data_dirs, batch_sizes, strict=True)))
     if len(parts) == 1:
         return _finished(parts[0], augment and not lines, seed, input_context)
+    if whole_batches:
+        picked = tf.data.Dataset.sample_from_datasets(
+            parts, weights=[b / total for b in batch_sizes], seed=seed)
+        return _finished(picked, augment and not lines, seed, input_context)
 
     def join(*batches):
         if lines:  # each part is padded to its own widest: pad all to the widest of them

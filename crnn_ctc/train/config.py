@@ -19,6 +19,7 @@ from crnn_ctc.model.config import ModelConfig, check, parse_filters
 BACKBONES = ("vgg",)
 SCHEDULES = ("cosine", "constant", "exponential")
 MIXED_PRECISION = ("auto", "bf16", "fp16", "off")  # strategy.choose_precision
+BATCH_MIX = ("within", "whole")  # pipeline.build_mixed_dataset(whole_batches=...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +45,14 @@ class Config(ModelConfig):
     seed: int = 0  # weights, dropout and augmentation (keras.utils.set_random_seed); data order
     # with several training folders (--data_dir a,b): each one's share of every batch; () = equal
     batch_ratio: tuple[float, ...] = ()
+    # within: every batch holds each folder's share; whole: each batch is one folder's, the
+    # folders drawn in those shares (keep_aspect words and lines each pad to their own width)
+    batch_mix: str = "within"
 
     def __post_init__(self):
         super().__post_init__()
         check(self.lr_schedule in SCHEDULES, "lr_schedule", self.lr_schedule, str(SCHEDULES))
+        check(self.batch_mix in BATCH_MIX, "batch_mix", self.batch_mix, str(BATCH_MIX))
         check(self.mixed_precision in MIXED_PRECISION, "mixed_precision",
               self.mixed_precision, str(MIXED_PRECISION))
         for name in ("batch_size", "eval_every", "save_every", "log_every"):

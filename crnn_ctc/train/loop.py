@@ -192,6 +192,7 @@ def train_dataset(strategy, cfg: config_lib.Config, data_dir, seed: int):
         lambda ctx: pipeline.build_mixed_dataset(
             dirs, sizes, (cfg.image_height, cfg.image_width), augment=cfg.augment, seed=seed,
             shuffle_buffer=cfg.shuffle_buffer, input_context=ctx, rule=resize_rule(cfg),
+            whole_batches=cfg.batch_mix == "whole",
         )
     )
 

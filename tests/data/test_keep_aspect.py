@@ -157,6 +157,35 @@ def test_the_pipeline_pads_keep_aspect_batches_to_their_widest(tmp_path):
         assert batch["image"].dtype == tf.float32
 
 
+def test_whole_batches_come_from_one_folder_each_in_its_share(tmp_path):
+    """--batch_mix whole: words (narrow) and lines (wide) never share a batch, so no word is
+    padded to a line's width; the folders turn up about 1:3, the same for the same seed."""
+    from crnn_ctc.data import pipeline
+
+    words = [(f"w{i}.png", (40 + i, 32), "ab") for i in range(8)]
+    lines = [(f"l{i}.png", (300 + i, 32), "a line") for i in range(8)]
+    _, word_dir = _convert(tmp_path, words, "words")
+    _, line_dir = _convert(tmp_path, lines, "lines")
+    rule = dataset_info.read_info(str(word_dir)).rule
+
+    def kinds(seed):
+        ds = pipeline.build_mixed_dataset([str(word_dir), str(line_dir)], [2, 6], (32, 400),
+                                          seed=seed, shuffle_buffer=16, rule=rule,
+                                          whole_batches=True)  # fmt: skip
+        out = []
+        for batch in ds.take(80):
+            texts = {t.decode() for t in batch["text"].numpy()}
+            assert len(batch["text"]) == 8 and len(texts) == 1  # all of one folder
+            widest = int(batch["width"].numpy().max())
+            assert batch["image"].shape[2] == -(-widest // 4) * 4  # padded to its own widest
+            out.append("word" if texts == {"ab"} else "line")
+        return out
+
+    first = kinds(3)
+    assert 10 <= first.count("word") <= 30  # expected 20 of 80
+    assert kinds(3) == first
+
+
 @pytest.mark.parametrize("w, h", [(300, 64), (2000, 20), (3, 10), (1, 100), (77, 31), (50, 50),
                                   (401, 32), (999, 333)])
 def test_the_tf_twin_gives_the_converters_width_and_pixels(w, h):
