@@ -5,8 +5,9 @@ models/crnn_en on a user's own crops:
         --init_from models/crnn_en --learning_rate 5e-4 --max_train_steps 3000
 
 The source is a training folder (config.json + checkpoints: models/crnn_en is one) or a
-checkpoint path inside one. Its model shape (filters, RNN, units, layers, STN, input size) must
-match the new run's, which takes the source's model fields unless flags say otherwise. Every
+checkpoint path inside one. Its model shape (filters, RNN, units, layers, STN, input height)
+must match the new run's, which takes the source's model fields unless flags say otherwise; the
+resize rule and width may differ (a stretch 32 x 100 word model starts a keep_aspect line run). Every
 layer is copied; the output layer row by row: a symbol in both charsets keeps its trained row
 (so does the CTC blank), a symbol only the new charset has starts from the fresh initialisation.
 The optimizer starts fresh; a run that already has a checkpoint resumes from it instead.
@@ -27,6 +28,8 @@ from crnn_ctc.model.folder import is_model_folder, load_config
 from crnn_ctc.train.config import Config
 
 OUTPUT_LAYER = "logits"
+# input geometry the weights do not depend on: a stretch model starts a keep_aspect run
+SHAPE_FREE = ("resize", "image_width")
 
 
 def source_folder(init_from: str) -> tuple[str, str]:
@@ -59,7 +62,7 @@ def initialize(model, cfg: Config, charset: Charset, init_from: str) -> dict:
     folder, which = source_folder(init_from)
     src_model, src_cfg, src_charset, path = trained.load_model(folder, which)
     old, new = model_dict(src_cfg), model_dict(cfg)
-    diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+    diff = {k: (old[k], new[k]) for k in old if old[k] != new[k] and k not in SHAPE_FREE}
     if diff:
         raise ValueError(f"--init_from {init_from} holds a different model ({diff}, as "
                          "(source, this run)); drop the model flags to take the source's")

@@ -55,6 +55,13 @@ def test_initialize_copies_every_layer_and_maps_the_output_rows(trained32):
     finetune.initialize(same, cfg, charset, trained32.run)
     images = np.random.default_rng(0).integers(0, 255, (2, 32, 100, 3)).astype("float32")
     np.testing.assert_allclose(same(images), src(images), rtol=1e-5, atol=1e-5)
+    # A keep_aspect run (its own resize rule and width) starts from the stretch model: on a
+    # 100 px wide image it reads what the source reads.
+    wide = config.override(cfg, {"resize": "keep_aspect", "image_width": 400})
+    lines = model_lib.build_crnn(wide, charset.num_classes)
+    finetune.initialize(lines, wide, charset, trained32.run)
+    read = lines({"image": images, "width": np.array([100, 100], "int32")})
+    np.testing.assert_allclose(read, src(images), rtol=1e-5, atol=1e-5)
 
     other = config.override(cfg, {"rnn_units": cfg.rnn_units * 2})
     with pytest.raises(ValueError, match="different model"):
