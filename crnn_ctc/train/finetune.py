@@ -7,8 +7,8 @@ models/crnn_en on a user's own crops:
 The source is a training folder (config.json + checkpoints: models/crnn_en is one) or a
 checkpoint path inside one. Its model shape (filters, RNN, units, layers, STN, input height)
 must match the new run's, which takes the source's model fields unless flags say otherwise; the
-resize rule and width may differ (a stretch 32 x 100 word model starts a keep_aspect line run). Every
-layer is copied; the output layer row by row: a symbol in both charsets keeps its trained row
+resize rule and width may differ (a stretch 32 x 100 word model starts a keep_aspect line run).
+Every layer is copied; the output layer row by row: a symbol in both charsets keeps its trained row
 (so does the CTC blank), a symbol only the new charset has starts from the fresh initialisation.
 The optimizer starts fresh; a run that already has a checkpoint resumes from it instead.
 """
