@@ -50,7 +50,8 @@ def parts_of(preset: str, folder: str, seed: int) -> dict:
     whole, _loaded = export_variant(preset, "beam10", folder)
     images = load_images(64, seed)
     fns = {
-        "load": tf.function(lambda b: module._load(b)[0]),
+        # _load -> ((images, turned, tall, widths), errors): the part is the images
+        "load": tf.function(lambda b: module._load(b)[0][0]),
         "to_input": tf.function(image_tf.to_model_input),
         "cnn": tf.function(module.net.cnn),
         "rnn": tf.function(module.net.sequence),
