@@ -35,7 +35,9 @@ def predict_fn(model, blank_id: int, beam_width: int = 0):
 
     @tf.function(reduce_retracing=True)
     def predict(images, turned=None, tall=None, widths=None):
-        if widths is not None:  # keep_aspect batches: each image's own width (no turning)
+        if widths is not None and turned is not None:  # keep_aspect, tall crops turned too
+            ids, scores = turns.read_turned(read, images, turned, tall, widths)
+        elif widths is not None:  # keep_aspect batches: each image's own width
             ids, scores = read(images, widths)
         elif turned is None:
             ids, scores = read(images)
@@ -105,17 +107,24 @@ def image_batches(
     "turned" and "tall" (model/turns.py): crops taller than that x their width are read turned
     too, as the serving graph reads them. A keep_aspect ``rule`` resizes each crop to its own
     width (at most ``width``) and pads a batch right to its widest (rounded up to the stride)
-    with "width" per image, as the serving graph does; tall crops are then read as they are."""
+    with "width" per image, as the serving graph does; a tall crop's three views at the turned
+    crop's width (model/turns.py)."""
     lines = rule is not None and rule.keeps_aspect
-    tall_ratio = 0.0 if lines else tall_ratio
+    stride = ctc_steps.WIDTH_STRIDE
+    canvas = -(-width // stride) * stride
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
     def load(data):
         image = image_tf.decode_image_tf(data)
-        if lines:
-            return image_tf.resize_by_rule_tf(image, rule), tf.zeros([0], tf.uint8), False
         shape = tf.shape(image)
         tall = turns.is_tall(shape[0], shape[1], tall_ratio)
+        if lines:  # a tall crop's views at the turned crop's width, cut back to it below
+            upright, turned, view_width = tf.cond(
+                tall, lambda: turns.tall_views_by_rule_tf(image, rule, canvas),
+                lambda: (tf.zeros([height, canvas, 3], tf.uint8),
+                         tf.zeros([2, height, canvas, 3], tf.uint8), 0))
+            plain = image_tf.resize_by_rule_tf(image, rule)
+            return tf.cond(tall, lambda: upright[:, :view_width], lambda: plain), turned, tall
         turned = tf.cond(tall, lambda: turns.turned_views_tf(image, height, width),
                          lambda: tf.zeros([2, height, width, 3], tf.uint8))
         return image_tf.resize_tf(image, height, width), turned, tall
@@ -139,11 +148,11 @@ def image_batches(
             labels.append(label)
             paths.append(path)
         if images and (len(images) == batch_size or k == len(entries) - 1):
-            widths = None
+            widths, views = None, np.stack(turned)
             if lines:  # padded right to the widest, rounded up to the stride
-                widest = max(im.shape[1] for im in images)
-                stacked, widths = image_np.pad_right(
-                    images, -(-widest // ctc_steps.WIDTH_STRIDE) * ctc_steps.WIDTH_STRIDE)
+                widest = -(-max(im.shape[1] for im in images) // stride) * stride
+                stacked, widths = image_np.pad_right(images, widest)
+                views = views[:, :, :, :widest]
             else:
                 stacked = np.stack(images)
             batch = {"image": image_tf.to_model_input(stacked),
@@ -152,7 +161,7 @@ def image_batches(
             if lines:
                 batch["width"] = widths
             if tall_ratio:
-                batch["turned"] = image_tf.to_model_input(np.stack(turned))
+                batch["turned"] = image_tf.to_model_input(views)
                 batch["tall"] = np.array(tall)
             yield batch
             images, turned, tall, labels, paths = [], [], [], [], []

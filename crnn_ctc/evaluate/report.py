@@ -75,9 +75,7 @@ def run(cfg: EvalConfig) -> dict:
         for problem in result["problems"]:
             logging.warning("%s: skipped %s", name, problem)
     return {"checkpoint": path, "resize": mcfg.resize,
-            "protocol": {**protocol, "beam_width": cfg.beam_width,
-                         # a line model reads tall crops as they are
-                         "tall_ratio": 0.0 if rule.keeps_aspect else cfg.tall_ratio},
+            "protocol": {**protocol, "beam_width": cfg.beam_width, "tall_ratio": cfg.tall_ratio},
             "sets": sets, "total": _micro_average([s["metrics"] for s in sets.values()])}
 
 

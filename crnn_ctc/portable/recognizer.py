@@ -11,15 +11,14 @@ Items are decoded and resized by data/image_np.py, the rule the converter and th
 follow (the SavedModel's TensorFlow decode agrees with it to within one grey level), so the
 texts match the SavedModel's (tests/portable). A bad item gets its reason, as with Recognizer.
 A keep_aspect (line) file: each crop is resized by its rule (height H, aspect kept, at most W),
-padded right to W, and read over its own steps; tall crops are read as they are.
+padded right to W, and read over its own steps; a tall crop's three views at the turned crop's
+width, as the SavedModel reads them.
 
 Thread-safe: an application may share one PortableRecognizer between threads (a web server's
 workers, say); each LiteRT call runs on an interpreter of its own (runtime.PortableModel).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
@@ -44,8 +43,6 @@ class PortableRecognizer(BaseRecognizer):
         c = model.contract
         self.decoder = decoder or Decoder()
         self.rule = ResizeRule(c.resize, *c.image_size)
-        if self.rule.keeps_aspect:  # a line model reads tall crops as they are (as serving)
-            self.decoder = dataclasses.replace(self.decoder, tall_ratio=0.0)
         self.charset = Charset(c.symbols)
         self.source = f"{c.format} {c.variant} {model.path}"
 
@@ -72,14 +69,14 @@ class PortableRecognizer(BaseRecognizer):
                 return str(err)
         if rgb is None:
             return problem
-        if self.rule.keeps_aspect:
-            return [image_np.resize_by_rule(rgb, self.rule)]
         h, w = self.model.contract.image_size
         ratio = self.decoder.tall_ratio
-        if ratio and rgb.shape[0] > ratio * rgb.shape[1]:
-            views = [np.ascontiguousarray(np.rot90(rgb, k)) for k in (0, *TURNS)]
-            return [image_np.resize(view, h, w) for view in views]
-        return [image_np.resize(rgb, h, w)]
+        if not (ratio and rgb.shape[0] > ratio * rgb.shape[1]):
+            return [image_np.resize_by_rule(rgb, self.rule)]
+        if self.rule.keeps_aspect:  # all three views at the turned crop's width (model/turns.py)
+            w = self.rule.target_width(rgb.shape[1], rgb.shape[0])
+        views = [np.ascontiguousarray(np.rot90(rgb, k)) for k in (0, *TURNS)]
+        return [image_np.resize(view, h, w) for view in views]
 
     def _recognize_chunk(self, items: list) -> list[Prediction]:
         images = [self._image(item) for item in items]

@@ -19,13 +19,11 @@ taller than Decoder.tall_ratio x its width is also read turned both ways (model/
 
 A keep_aspect (text-line) model resizes each crop to its height keeping the aspect (at most the
 model's width: data/resize_rule.py), pads the batch right to its widest crop rounded up to the
-CNN's stride, and reads each crop over its own steps; it reads a tall crop as it is
-(tall_ratio 0).
+CNN's stride, and reads each crop over its own steps; a tall crop is read as it is and turned,
+all three views at the turned crop's width (model/turns.py).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import tensorflow as tf
 
@@ -55,8 +53,6 @@ class CrnnServing(tf.Module):
         stride = ctc_steps.WIDTH_STRIDE
         self._canvas = -(-cfg.image_width // stride) * stride  # keep_aspect: the widest batch
         self._blank_id = charset.blank_id
-        if self._rule.keeps_aspect and decoder.tall_ratio:
-            decoder = dataclasses.replace(decoder, tall_ratio=0.0)  # a line is read as it is
         self._decoder = decoder
         self.charset_asset = tf.saved_model.Asset(charset_file)
         self.symbols = tf.lookup.StaticHashTable(
@@ -76,7 +72,7 @@ class CrnnServing(tf.Module):
 
     @property
     def decoder(self) -> Decoder:
-        """The decoder the graph runs (keep_aspect models: tall_ratio 0)."""
+        """The decoder the graph runs."""
         return self._decoder
 
     def signatures(self) -> dict:
@@ -88,22 +84,39 @@ class CrnnServing(tf.Module):
     def _decode_one(self, data):
         """Scalar string -> (H, W, 3) uint8, its turned views (2, H, W, 3) (zeros unless the
         crop is tall), whether it is tall and its width; raises on corrupt data. keep_aspect:
-        the crop at its own width (at most the model's), padded right to the widest canvas."""
+        the crop at its own width (at most the model's; a tall one's views at the turned
+        crop's), padded right to the widest canvas."""
         image = image_tf.decode_image_tf(data)
         if not self._rule.keeps_aspect:
             return (*self._views(image), tf.constant(self._width, tf.int32))
-        resized = image_tf.resize_by_rule_tf(image, self._rule)
-        width = tf.shape(resized)[1]
-        padded = tf.pad(resized, [[0, 0], [0, self._canvas - width], [0, 0]])
-        return padded, tf.zeros([0], tf.uint8), tf.constant(False), width
+        return self._line_views(image)
+
+    def _line_views(self, image):
+        """keep_aspect: a decoded (h, w, 3) image (or a batch of one size) -> (resized to its
+        width and padded to the canvas, turned views, tall, width) as _decode_one's."""
+        shape = tf.shape(image)
+        lead = shape[:-3]
+
+        def plain():
+            width = image_tf.rule_width_tf(shape[-3], shape[-2], self._rule)
+            resized = image_tf.resize_tf(image, self._height, width)
+            pad = tf.concat([tf.zeros([tf.size(lead) + 1, 2], tf.int32),
+                             [[0, self._canvas - width], [0, 0]]], 0)
+            none = tf.zeros(tf.concat([lead, [2, self._height, self._canvas, 3]], 0), tf.uint8)
+            return tf.pad(resized, pad), none, width
+
+        ratio = self._decoder.tall_ratio
+        if not ratio:
+            upright, _, width = plain()
+            return upright, tf.zeros([0], tf.uint8), tf.constant(False), width
+        tall = turns.is_tall(shape[-3], shape[-2], ratio)
+        upright, turned, width = tf.cond(
+            tall, lambda: turns.tall_views_by_rule_tf(image, self._rule, self._canvas), plain)
+        return upright, turned, tall, width
 
     def _views(self, image):
-        """A decoded (h, w, 3) image (or a batch of one size) -> resized, turned, tall."""
-        if self._rule.keeps_aspect:  # a batch of one size: one width
-            shape = tf.shape(image)
-            width = image_tf.rule_width_tf(shape[-3], shape[-2], self._rule)
-            return (image_tf.resize_tf(image, self._height, width), tf.zeros([0], tf.uint8),
-                    tf.constant(False))
+        """A decoded (h, w, 3) image (or a batch of one size) -> resized, turned, tall (a
+        stretch model's)."""
         size = (self._height, self._width)
         shape = tf.shape(image)
         tall = turns.is_tall(shape[-3], shape[-2], self._decoder.tall_ratio)
@@ -132,9 +145,8 @@ class CrnnServing(tf.Module):
 
         def load(i, data):
             problem = image_tf.image_problem_tf(data, max_pixels, image_tf.jpeg_size_fast)
-            image, turned, tall, width = tf.cond(tf.equal(problem, ""),
-                                                 lambda: self._decode_one(data), lambda: blank)
-            return i, image, turned, tall, width, problem
+            views = tf.cond(tf.equal(problem, ""), lambda: self._decode_one(data), lambda: blank)
+            return i, *views, problem
 
         n = tf.shape(image_bytes, out_type=tf.int64)[0]
         ds = tf.data.Dataset.from_tensor_slices((tf.range(n), image_bytes))
@@ -173,8 +185,11 @@ class CrnnServing(tf.Module):
 
     def _predict_images(self, images):
         images = image_tf.check_pixels_tf(_non_empty(images, "images"), self._decoder.max_pixels)
+        batch = tf.shape(images)[:1]
+        if self._rule.keeps_aspect:
+            resized, turned, tall, width = self._line_views(images)
+            return self._recognize(resized, turned, tf.fill(batch, tall), tf.fill(batch, width))
         resized, turned, tall = self._views(images)
-        batch = tf.shape(resized)[:1]
         return self._recognize(resized, turned, tf.fill(batch, tall),
                                tf.fill(batch, tf.shape(resized)[2]))
 
@@ -185,12 +200,17 @@ class CrnnServing(tf.Module):
             logits = self.net(image_tf.to_model_input(batch))  # (N, T, C)
             return decoding.decode(logits, self._blank_id, d.width, d.top_paths)  # (N, K, T)
 
-        if self._rule.keeps_aspect:  # the batch as wide as its widest crop, rounded to the stride
+        def read_lines(batch, widths):  # as wide as its widest view, rounded to the stride
             stride = ctc_steps.WIDTH_STRIDE
             steps = (widths + stride - 1) // stride
-            images = images[:, :, :tf.reduce_max(steps) * stride]
-            logits = self.net(image_tf.to_model_input(images), widths)
-            ids, scores = decoding.decode(logits, self._blank_id, d.width, d.top_paths, steps)
+            batch = batch[:, :, :tf.reduce_max(steps) * stride]
+            logits = self.net(image_tf.to_model_input(batch), widths)
+            return decoding.decode(logits, self._blank_id, d.width, d.top_paths, steps)
+
+        if self._rule.keeps_aspect and d.tall_ratio:
+            ids, scores = turns.read_turned(read_lines, images, turned, tall, widths)
+        elif self._rule.keeps_aspect:
+            ids, scores = read_lines(images, widths)
         elif d.tall_ratio:
             ids, scores = turns.read_turned(read, images, turned, tall)
         else:

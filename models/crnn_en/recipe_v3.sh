@@ -59,5 +59,20 @@ TRAIN=(--data_dir "$OUT/synth_words_tf,$OUT/synth_lines_tf,$OUT/real_words_tf,$O
   --batch_ratio 0.4,0.3,0.2,0.05,0.05 --batch_mix whole
   --val_data_dir "$OUT/val_IC15,$OUT/val_IIIT5K,$OUT/val_SVT,$OUT/val_sroie,$OUT/val_funsd"
   --preset crnn_en --batch_size 64 --learning_rate 1e-3 --warmup_steps 500
-  --max_train_steps 30000 --eval_every 500 --save_every 500 --seed 2029)
-python tools/train_crnn_ctc.py "${TRAIN[@]}" --model_dir "$OUT/train" --init_from models/crnn_en/v2
+  --max_train_steps 30000 --save_every 500 --seed 2029 --log_every 50)
+# 4a. the architecture comparison (model card, "How the architecture was chosen"): both
+#     candidates at once, one core each, the same data and schedule, validated every 500 steps
+#     and stopped after the same 33 minutes of wall-clock:
+#     A = the `small` CRNN of version 2, started from version 2's weights (kept)
+#     B = a wider CRNN from scratch (filters 48-96-128-128-192-192-192, BiLSTM 160; 2.1M
+#         parameters, 1.2x version 2's batch-1 time per word)
+if [ "${COMPARE:-0}" = 1 ]; then
+  taskset -c 0 python tools/train_crnn_ctc.py "${TRAIN[@]}" --eval_every 500 \
+    --model_dir "$OUT/train" --init_from models/crnn_en/v2 &
+  taskset -c 1 python tools/train_crnn_ctc.py "${TRAIN[@]}" --eval_every 500 \
+    --model_dir "$OUT/candidate_b" --filters 48,96,128,128,192,192,192 --rnn_units 160 &
+  sleep 1980; kill %1 %2; wait || true
+fi
+# 4b. candidate A on to the end (resumed from its last checkpoint), validated every 1000 steps
+python tools/train_crnn_ctc.py "${TRAIN[@]}" --eval_every 1000 --model_dir "$OUT/train" \
+  --init_from models/crnn_en/v2

@@ -158,3 +158,70 @@ def test_portable_recognizer_reads_turned_crops(reads, tmp_path):
     off = PortableRecognizer.load(path, Decoder("greedy", 1, tall_ratio=0))
     assert [p.text for p in on.recognize(reads["turned"])] == reads["on"]
     assert [p.text for p in off.recognize(reads["turned"])] == reads["off"]
+
+
+@pytest.fixture(scope="module")
+def line_model(tmp_path_factory):
+    """The shipped word model's weights in a keep_aspect model (up to 400 px wide): a folder
+    that reads like a line model trained on words."""
+    import tensorflow as tf
+
+    from crnn_ctc.model import crnn as model_lib
+    from crnn_ctc.train import config, finetune
+
+    cfg, charset = config.load(MODEL)
+    folder = str(tmp_path_factory.mktemp("line_model"))
+    wide = config.override(cfg, {"resize": "keep_aspect", "image_width": 400})
+    model = model_lib.build_crnn(wide, charset.num_classes)
+    finetune.initialize(model, wide, charset, MODEL)
+    config.save(wide, charset, os.path.join(folder, "config.json"))
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=model), os.path.join(folder, "best"),
+                               max_to_keep=1, checkpoint_name="best").save(checkpoint_number=1)
+    return folder
+
+
+def test_a_line_model_reads_a_word_on_its_side_in_every_path(line_model, tmp_path):
+    """keep_aspect: each view resized by the rule (the crop as it is is a few steps wide), read
+    over its own steps; serving (bytes and arrays), eval and the portable file agree."""
+    import tensorflow as tf
+
+    from crnn_ctc.evaluate import report
+    from crnn_ctc.portable import export
+    from crnn_ctc.portable.recognizer import PortableRecognizer
+    from crnn_ctc.serve.recognizer import Recognizer
+
+    upright, turned = _upright_and_turned()
+    on = Recognizer.from_checkpoint(line_model, decoder=Decoder("greedy", 1))
+    off = Recognizer.from_checkpoint(line_model, decoder=Decoder("greedy", 1, tall_ratio=0))
+    want = [p.text for p in off.recognize([_png(im) for im in upright])]
+    got_on = [p.text for p in on.recognize([_png(im) for im in turned])]
+    got_off = [p.text for p in off.recognize([_png(im) for im in turned])]
+    assert sum(w != "" for w in want) >= len(want) - 1  # the crops read upright
+    assert _agree(got_on, want) >= len(want) - 1  # turned, they read the same
+    assert _agree(got_off, want) <= 1  # as they are (10 px wide), lost
+    assert on._keep.decoder.tall_ratio == Decoder().tall_ratio
+    # upright crops never take the turned path
+    assert [p.text for p in on.recognize([_png(im) for im in upright])] == want
+    # predict_images: one batch of one size, tall
+    out = on._keep.predict_images(tf.constant(np.stack(turned)))
+    assert [t.decode() for t in out["text"].numpy()] == got_on
+    # eval on an image list reads as serving does, turned or not
+    lines = []
+    for i, (image, text) in enumerate(zip(turned, want, strict=True)):
+        (tmp_path / f"{i}.png").write_bytes(_png(image))
+        lines.append(f"{i}.png {text}\n")
+    anno = tmp_path / "list.txt"
+    anno.write_text("".join(lines), encoding="utf-8")
+    for ratio, expected in ((0.0, got_off), (1.25, got_on)):
+        result = report.run(report.EvalConfig(model_dir=line_model, anno_files=(str(anno),),
+                                              tall_ratio=ratio, case_sensitive=True,
+                                              alnum_only=False))  # fmt: skip
+        (found,) = result["sets"].values()
+        assert [p["prediction"] for p in found["predictions"]] == expected
+    # the portable (ONNX) file, turned or not
+    path, = export.export_portable(export.PortableConfig(line_model, str(tmp_path), "onnx",
+                                                         ("fp32",)))
+    port_on = PortableRecognizer.load(path, Decoder("greedy", 1))
+    port_off = PortableRecognizer.load(path, Decoder("greedy", 1, tall_ratio=0))
+    assert [p.text for p in port_on.recognize(turned)] == got_on
+    assert [p.text for p in port_off.recognize(turned)] == got_off
