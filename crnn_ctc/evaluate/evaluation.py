@@ -123,8 +123,8 @@ def image_batches(
                 tall, lambda: turns.tall_views_by_rule_tf(image, rule, canvas),
                 lambda: (tf.zeros([height, canvas, 3], tf.uint8),
                          tf.zeros([2, height, canvas, 3], tf.uint8), 0))
-            plain = image_tf.resize_by_rule_tf(image, rule)
-            return tf.cond(tall, lambda: upright[:, :view_width], lambda: plain), turned, tall
+            return tf.cond(tall, lambda: upright[:, :view_width],
+                           lambda: image_tf.resize_by_rule_tf(image, rule)), turned, tall
         turned = tf.cond(tall, lambda: turns.turned_views_tf(image, height, width),
                          lambda: tf.zeros([2, height, width, 3], tf.uint8))
         return image_tf.resize_tf(image, height, width), turned, tall
