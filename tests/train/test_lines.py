@@ -41,7 +41,9 @@ def trained_lines(tmp_path_factory):
         "batch_size": 5, "max_train_steps": 400, "warmup_steps": 20, "learning_rate": 3e-3,
         "eval_every": 1000, "save_every": 400, "log_every": 100, "shuffle_buffer": 16})  # fmt: skip
     run = str(tmp_path / "run")
-    loop.train(cfg, data, run)
+    with pytest.MonkeyPatch.context() as mp:  # the same batches in the same order every run
+        mp.setattr(pipeline, "DETERMINISTIC", True)
+        loop.train(cfg, data, run)
     return tmp_path, data, run
 
 
@@ -112,7 +114,7 @@ def test_the_litert_and_onnx_files_of_a_line_model_read_what_the_saved_model_rea
     tmp_path, data, run = trained_lines
     paths = portable_lines
     files = [str(tmp_path / f"{i}.png") for i in range(len(LINES))]
-    # a tall crop and a 1 x 1 crop read as they are (a line model never turns a crop)
+    # a tall blank crop (read turned too, as in the serving graph) and a 1 x 1 crop
     tall, dot = np.full((90, 20, 3), 255, np.uint8), np.zeros((1, 1, 3), np.uint8)
     for decoder in (Decoder("greedy"), Decoder()):
         want = Recognizer.from_checkpoint(run, "latest", decoder=decoder).recognize(
@@ -123,8 +125,12 @@ def test_the_litert_and_onnx_files_of_a_line_model_read_what_the_saved_model_rea
             assert contract_lib.Contract.from_json(contract.to_json()) == contract
             got = PortableRecognizer.load(path, decoder).recognize([*files, tall, dot])
             same = sum(a.text == b.text for a, b in zip(want, got, strict=True))
-            if contract.variant == "int8":  # 8-bit activations may read a line differently
-                assert same >= len(got) - 2, (path, [p.text for p in got])
+            if contract.variant == "int8":  # 8-bit activations may read a line differently;
+                # the blank tall crop and the dot have no right reading, so only the lines count
+                n = len(files)
+                lines_same = sum(a.text == b.text
+                                 for a, b in zip(want[:n], got[:n], strict=True))
+                assert lines_same >= n - 1, (path, [p.text for p in got])
             else:
                 assert same == len(got), (path, [p.text for p in got], [p.text for p in want])
                 np.testing.assert_allclose([p.score for p in got], [p.score for p in want],
