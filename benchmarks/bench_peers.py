@@ -132,6 +132,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--lists", default="", help="only these list files (default: all)")
     ap.add_argument("--limit", type=int, default=0, help="first N crops of each list (0 = all)")
     ap.add_argument("--out", default="")
+    ap.add_argument("--save_predictions", default="",
+                    help="write our readers' texts here, one peers_read.py-style JSON per model "
+                         "(score them again later with --predictions, without reading)")
     args = ap.parse_args(argv)
     wanted = args.lists.split(",") if args.lists else list(WORD_LISTS + LINE_LISTS)
     lists, folders = {}, {}
@@ -144,6 +147,13 @@ def main(argv=None) -> dict:
     if not lists:
         sys.exit("no list found under --real_eval_dir / --lines_dir")
     readers = [read_ours(m, lists, folders) for m in args.model.split(",") if m]
+    if args.save_predictions:
+        os.makedirs(args.save_predictions, exist_ok=True)
+        for i, reader in enumerate(readers):
+            name = os.path.basename(os.path.normpath(reader["source"])) or "model"
+            path = os.path.join(args.save_predictions, f"ours_{i}_{name}.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(reader, f, ensure_ascii=False)
     for path in filter(None, args.predictions.split(",")):
         with open(path, encoding="utf-8") as f:
             readers.append(json.load(f))

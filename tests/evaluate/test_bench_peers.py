@@ -71,9 +71,16 @@ def test_ours_are_read_and_scored_beside_them(tmp_path):
     result = bench_peers.main(["--real_eval_dir", str(real), "--lines_dir", str(lines),
                                "--model", os.path.join(ROOT, "models", "crnn_en"),
                                "--lists", "IIIT5K/labels.txt,SROIE2019_lines/test.txt",
-                               "--out", str(tmp_path / "peers.json")])
+                               "--out", str(tmp_path / "peers.json"),
+                               "--save_predictions", str(tmp_path / "ours")])
     (name, scored), = result["readers"].items()
     assert name.startswith("crnn_ctc") and scored["errors"] == 0
     assert scored["words"]["IIIT5K/labels.txt"]["count"] == 2
     assert scored["lines"]["SROIE"]["all"]["lines"] == 2
     assert json.loads((tmp_path / "peers.json").read_text())["benchmark"] == "peers"
+    # the saved texts score the same again, without reading
+    (saved,) = (tmp_path / "ours").iterdir()
+    again = bench_peers.main(["--real_eval_dir", str(real), "--lines_dir", str(lines),
+                              "--predictions", str(saved),
+                              "--lists", "IIIT5K/labels.txt,SROIE2019_lines/test.txt"])
+    assert again["readers"] == result["readers"]
