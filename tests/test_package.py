@@ -79,8 +79,9 @@ def test_the_api_reads_test_data_with_the_shipped_model(installed):
     assert res.returncode == 0, res.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in res.stdout.splitlines() if line.strip())
     assert len(lines) == len([n for n in os.listdir(images) if n.endswith(".jpg")])
-    # file names are NNN_<word>.jpg: the shipped model reads most of them (tests/serve has >= 24)
-    right = sum(name.split("_", 1)[1][:-4].lower() == text for name, text in lines.items())
+    # file names are NNN_<word>.jpg: the shipped model reads most of them (tests/serve has >= 24;
+    # compared case-insensitively, as there: version 3 returns the case it sees)
+    right = sum(name.split("_", 1)[1][:-4].lower() == text.lower() for name, text in lines.items())
     assert right >= 24, lines
 
 

@@ -76,3 +76,7 @@ fi
 # 4b. candidate A on to the end (resumed from its last checkpoint), validated every 1000 steps
 python tools/train_crnn_ctc.py "${TRAIN[@]}" --eval_every 1000 --model_dir "$OUT/train" \
   --init_from models/crnn_en/v2
+# 5. export: SavedModel version 3 (beam 10, tall crops also read turned) with config.json and
+#    the chosen checkpoint's weights (best/: the best mean validation word accuracy)
+python tools/export_crnn_ctc.py --model_dir "$OUT/train" --export_dir "$OUT/crnn_en" \
+  --version 3 --with_weights
