@@ -50,6 +50,9 @@ flags.DEFINE_integer("image_width", _D.image_width, "Stored image width (--resiz
 flags.DEFINE_enum("resize", _D.resize, list(RULES), "stretch: every crop to image_height x "
                   "image_width, aspect not kept (words); keep_aspect: scaled to image_height "
                   "keeping the aspect, stored at its own width (text lines).")
+flags.DEFINE_integer("min_width", _D.min_width, "keep_aspect: crops narrower than this at "
+                     "image_height are stretched to it, so short words get min_width // 4 CTC "
+                     "steps (0 = every crop at its own width).")
 flags.DEFINE_enum(
     "image_format",
     _D.image_format,

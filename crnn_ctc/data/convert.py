@@ -59,6 +59,7 @@ class ConvertConfig:
     image_height: int = 32
     image_width: int = 100  # stretch: the width; keep_aspect: the widest a crop may become
     resize: str = "stretch"  # resize_rule.RULES
+    min_width: int = 0  # keep_aspect: narrower crops are stretched to it (0 = none)
     image_format: str = "jpeg"
     jpeg_quality: int = 95
     max_label_length: int = 0  # 0 = what the time steps allow (ctc_steps.py)
@@ -70,7 +71,7 @@ class ConvertConfig:
 
     @property
     def rule(self) -> ResizeRule:
-        return ResizeRule(self.resize, self.image_height, self.image_width)
+        return ResizeRule(self.resize, self.image_height, self.image_width, self.min_width)
 
     @property
     def max_ctc_steps(self) -> int:
@@ -106,7 +107,7 @@ class ConvertConfig:
             raise ValueError(f"--image_format must be png or jpeg, not {self.image_format!r}")
         if min(self.image_height, self.image_width) < 1 or self.num_shards < 0:
             raise ValueError("image size must be positive and --num_shards >= 0")
-        self.rule  # noqa: B018 (raises ValueError naming a bad --resize)
+        self.rule  # noqa: B018 (raises ValueError naming a bad --resize or --min_width)
         if self.max_ctc_steps < 1:
             raise ValueError(f"--image_width {self.image_width} gives no CTC time steps")
 
@@ -213,7 +214,7 @@ def convert(cfg: ConvertConfig) -> dict:
     lines, counts, charset, sample = _pass1(cfg, given)
     wcfg = convert_worker.WorkerConfig(
         cfg.image_dir, cfg.image_height, cfg.image_width, cfg.image_format,
-        cfg.jpeg_quality, cfg.max_image_pixels, charset.symbols, cfg.resize,
+        cfg.jpeg_quality, cfg.max_image_pixels, charset.symbols, cfg.resize, cfg.min_width,
     )  # fmt: skip
     processor = convert_worker.Processor(wcfg)
     record_bytes = _estimate_record_bytes(processor, sample) if not cfg.num_shards else 0

@@ -31,6 +31,7 @@ class WorkerConfig:
     max_pixels: int
     symbols: tuple[str, ...]
     resize: str = "stretch"  # resize_rule.RULES; keep_aspect: width = the widest a crop may be
+    min_width: int = 0  # keep_aspect: the narrowest (resize_rule.py)
 
 
 # (line, path, label) in; (line, path, framed record or None, reason, detail) out. A written
@@ -46,7 +47,7 @@ class Processor:
         cv2.setNumThreads(1)
         self.config = config
         self.ids = {sym: i for i, sym in enumerate(config.symbols)}
-        self.rule = ResizeRule(config.resize, config.height, config.width)
+        self.rule = ResizeRule(config.resize, config.height, config.width, config.min_width)
 
     def record(self, path: str, label: str) -> tuple[bytes, str]:
         """-> (framed record, note); raises image_np.ImageError (with a reason code) for an

@@ -242,7 +242,7 @@ def rule_width_tf(height, width, rule):
     if not rule.keeps_aspect:
         return tf.constant(rule.width, tf.int32)
     scaled = tf.cast(width, tf.float64) * rule.height / tf.cast(height, tf.float64)
-    natural = tf.maximum(1, tf.cast(tf.floor(scaled + 0.5), tf.int32))
+    natural = tf.maximum(max(1, rule.min_width), tf.cast(tf.floor(scaled + 0.5), tf.int32))
     return tf.minimum(rule.width, natural)
 
 

@@ -14,7 +14,6 @@ import time
 from absl import logging
 
 from crnn_ctc.data import dataset_info, pipeline
-from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.evaluate import contact_sheet, evaluation
 from crnn_ctc.model import trained
 from crnn_ctc.model.decoder import TALL_RATIO
@@ -64,7 +63,7 @@ def run(cfg: EvalConfig) -> dict:
         batches = pipeline.build_dataset(cfg.data_dir, cfg.split, size, training=False,
                                          batch_size=cfg.batch_size, rule=info.rule)
         sets[cfg.split] = _timed(model, batches, charset, cfg, protocol, [])
-    rule = ResizeRule(mcfg.resize, mcfg.image_height, mcfg.image_width)
+    rule = mcfg.rule
     for anno in cfg.anno_files:
         image_dir = cfg.image_dir or os.path.dirname(os.path.abspath(anno))
         entries, problems = evaluation.read_image_list(image_dir, anno)

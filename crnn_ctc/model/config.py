@@ -38,6 +38,7 @@ class ModelConfig:
     # the records' resize rule (data/resize_rule.py): keep_aspect models take any width up to
     # image_width, with each image's valid width as a second input (crnn.py)
     resize: str = "stretch"
+    min_width: int = 0  # keep_aspect: narrower crops are stretched to it (data/resize_rule.py)
 
     def __post_init__(self):
         check(len(self.filters) == 7, "filters", self.filters, "7 integers")
@@ -49,6 +50,9 @@ class ModelConfig:
             check(getattr(self, name) > 0, name, getattr(self, name), "> 0")
         check(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "in [0, 1)")
         check(self.resize in RULES, "resize", self.resize, " or ".join(RULES))
+        check(self.min_width == 0 or (self.resize == "keep_aspect"
+                                      and 0 < self.min_width <= self.image_width),
+              "min_width", self.min_width, "0, or with resize keep_aspect at most image_width")
         check(not (self.stn and self.resize == "keep_aspect"), "stn", self.stn,
               "False with resize keep_aspect (the transformer needs a fixed canvas)")
 
@@ -59,7 +63,7 @@ class ModelConfig:
     @property
     def rule(self) -> ResizeRule:
         """The resize rule the model takes its inputs by (keep_aspect: up to image_width)."""
-        return ResizeRule(self.resize, self.image_height, self.image_width)
+        return ResizeRule(self.resize, self.image_height, self.image_width, self.min_width)
 
 
 MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))

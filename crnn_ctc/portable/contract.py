@@ -37,8 +37,10 @@ _FILTERS = ("one axis at a time: area averaging along an axis that shrinks, bili
 RESIZE_RULES = {
     "stretch": _DECODE + "resize to H x W without keeping the aspect, " + _FILTERS,
     "keep_aspect": _DECODE + "resize to height H keeping the aspect (width rounded, at least 1, "
-                   "at most W: a wider crop is squeezed to W), " + _FILTERS + "; then pad it "
-                   "right to W with any value and give its width in the widths input",
+                   "at most W: a wider crop is squeezed to W; at least input.min_width where "
+                   "that is given: a narrower crop is stretched to it), " + _FILTERS
+                   + "; then pad it right to W with any value and give its width in the widths "
+                   "input",
 }
 RESIZE_RULE = RESIZE_RULES["stretch"]
 WIDTHS_MEANING = ("each image's valid width in pixels (1..W): the model reads the columns "
@@ -65,6 +67,7 @@ class Contract:
     output_kind: str = "logits"  # logits | probabilities (files written before the kind was)
     resize: str = "stretch"  # stretch | keep_aspect (files written before lines: stretch)
     widths_name: str = ""  # keep_aspect: the second input, (batch,) int32 valid widths
+    min_width: int = 0  # keep_aspect: narrower crops are stretched to it (data/resize_rule.py)
 
     def __post_init__(self):
         if self.format not in FORMATS.values():
@@ -106,7 +109,8 @@ class Contract:
                                "(resize_tensor_input, then allocate_tensors) for others",
                       "dtype": self.input_dtype, "values": "pixels 0-255",
                       "quantization": list(self.input_quantization),
-                      "resize_rule": self.resize, "resize": RESIZE_RULES[self.resize]},
+                      "resize_rule": self.resize, "resize": RESIZE_RULES[self.resize],
+                      **({"min_width": self.min_width} if self.min_width else {})},
             "output": {"name": self.output_name, "shape": [None, self.time_steps,
                                                            self.num_classes],
                        "kind": self.output_kind, "meaning": MEANING[self.output_kind],
@@ -141,6 +145,7 @@ class Contract:
                 output_kind=out.get("kind", "probabilities"),
                 resize=inp.get("resize_rule", "stretch"),
                 widths_name=data["widths"]["name"] if "widths" in data else "",
+                min_width=int(inp.get("min_width", 0)),
             )  # fmt: skip
         except (KeyError, IndexError, TypeError) as err:
             raise ValueError(f"not a crnn_ctc contract: missing or malformed {err}") from err

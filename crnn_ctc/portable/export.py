@@ -205,7 +205,7 @@ def export_portable(cfg: PortableConfig) -> list[str]:
         contract = Contract(format=cfg.format, variant=variant, model_file=os.path.basename(path),
                             image_size=size, time_steps=model_cfg.time_steps,
                             symbols=tuple(charset.symbols), blank_id=charset.blank_id,
-                            source=extra, resize=model_cfg.resize,
+                            source=extra, resize=model_cfg.resize, min_width=model_cfg.min_width,
                             **_io(data, cfg.format, net.keeps_aspect))  # fmt: skip
         with tempfile.TemporaryDirectory(dir=cfg.export_dir) as tmp:
             staged = os.path.join(tmp, os.path.basename(path))

@@ -42,7 +42,7 @@ class PortableRecognizer(BaseRecognizer):
         self.model = model
         c = model.contract
         self.decoder = decoder or Decoder()
-        self.rule = ResizeRule(c.resize, *c.image_size)
+        self.rule = ResizeRule(c.resize, *c.image_size, c.min_width)
         self.charset = Charset(c.symbols)
         self.source = f"{c.format} {c.variant} {model.path}"
 

@@ -29,7 +29,6 @@ import tensorflow as tf
 
 from crnn_ctc.data import ctc_steps, image_tf
 from crnn_ctc.data.charset import Charset
-from crnn_ctc.data.resize_rule import ResizeRule
 from crnn_ctc.model import decoding, turns
 from crnn_ctc.model.config import ModelConfig
 from crnn_ctc.model.decoder import Decoder
@@ -49,7 +48,7 @@ class CrnnServing(tf.Module):
         super().__init__(name="crnn_ctc")
         self.net = InferenceCrnn(model, cfg, cnn_dtype)
         self._height, self._width = cfg.image_height, cfg.image_width
-        self._rule = ResizeRule(cfg.resize, cfg.image_height, cfg.image_width)
+        self._rule = cfg.rule
         stride = ctc_steps.WIDTH_STRIDE
         self._canvas = -(-cfg.image_width // stride) * stride  # keep_aspect: the widest batch
         self._blank_id = charset.blank_id

@@ -29,7 +29,7 @@ def resolve_config(
                          "(or pick a word preset)")
     if info.rule.keeps_aspect:  # the model takes any width up to the rule's widest
         return dataclasses.replace(cfg, resize="keep_aspect", image_height=info.image_height,
-                                   image_width=info.rule.width)
+                                   image_width=info.rule.width, min_width=info.rule.min_width)
     for name, stored in (("image_height", info.image_height), ("image_width", info.image_width)):
         if name in explicit and getattr(cfg, name) != stored:
             raise ValueError(
@@ -88,3 +88,7 @@ def check_mix(first: DatasetInfo, others: list[DatasetInfo]) -> None:
                 f"{info.data_dir} holds {info.image_height}x{info.image_width} images, "
                 f"{first.data_dir} {first.image_height}x{first.image_width}: convert both "
                 "with the same --image_height/--image_width")
+        if info.rule != first.rule:
+            raise ValueError(
+                f"{info.data_dir} was resized by {info.rule.to_json()}, {first.data_dir} by "
+                f"{first.rule.to_json()}: convert both with the same --resize/--min_width")

@@ -29,7 +29,7 @@ from crnn_ctc.train.config import Config
 
 OUTPUT_LAYER = "logits"
 # input geometry the weights do not depend on: a stretch model starts a keep_aspect run
-SHAPE_FREE = ("resize", "image_width")
+SHAPE_FREE = ("resize", "image_width", "min_width")
 
 
 def source_folder(init_from: str) -> tuple[str, str]:

@@ -27,6 +27,32 @@ def test_the_rule_gives_each_crop_its_width(kind, h, w, width, squeezed):
     assert rule.target_width(h, w) == width and rule.squeezed(h, w) == squeezed
 
 
+@pytest.mark.parametrize("h, w, width", [
+    (32, 40, 64),  # a short word: stretched to the minimum
+    (32, 80, 80),  # wider than the minimum: its own width
+    (64, 100, 64),  # 50 at height 32
+    (20, 2000, 400),  # still squeezed to the widest
+    (100, 1, 64),
+])  # fmt: skip
+def test_a_minimum_width_stretches_only_narrower_crops(h, w, width):
+    rule = ResizeRule("keep_aspect", 32, 400, min_width=64)
+    assert rule.target_width(h, w) == width
+
+
+def test_a_minimum_width_round_trips_and_is_checked():
+    rule = ResizeRule("keep_aspect", 32, 400, min_width=100)
+    assert rule.to_json() == {"rule": "keep_aspect", "height": 32, "width": 400, "min_width": 100}
+    assert ResizeRule.from_json(rule.to_json(), (32, 100)) == rule
+    # a file written before the minimum: none
+    assert ResizeRule.from_json({"rule": "keep_aspect", "height": 32, "width": 400},
+                                (32, 100)).min_width == 0
+    assert "min_width" not in ResizeRule("keep_aspect", 32, 400).to_json()
+    for bad in (ResizeRule("keep_aspect", 32, 400).__dict__ | {"min_width": 401},
+                {"kind": "stretch", "height": 32, "width": 100, "min_width": 50}):
+        with pytest.raises(ValueError, match="min_width"):
+            ResizeRule(**bad)
+
+
 def test_the_rule_round_trips_and_old_files_are_stretch():
     rule = ResizeRule("keep_aspect", 48, 320)
     assert ResizeRule.from_json(rule.to_json(), (32, 100)) == rule
@@ -70,7 +96,7 @@ def _stored(data_dir):
     return out
 
 
-def _convert(tmp_path, crops, out="out"):
+def _convert(tmp_path, crops, out="out", min_width=0):
     """Writes each (name, (w, h), label, ...) as a random PNG, converts them keep_aspect 32 x
     at most 400, printable charset, all in train -> (summary, output folder)."""
     lines = []
@@ -81,7 +107,8 @@ def _convert(tmp_path, crops, out="out"):
     summary = convert.convert(convert.ConvertConfig(
         image_dir=str(tmp_path), anno_file=str(tmp_path / "list.txt"), data_dir=str(tmp_path / out),
         resize="keep_aspect", image_height=32, image_width=400, charset="printable",
-        validation_split_fraction=0, num_workers=1, progress=False))  # fmt: skip
+        validation_split_fraction=0, num_workers=1, progress=False,
+        min_width=min_width))  # fmt: skip
     return summary, tmp_path / out
 
 
@@ -105,6 +132,28 @@ def test_keep_aspect_stores_each_crop_at_its_width(tmp_path):
 
     cfg = consistency.resolve_config(presets.small(), info)
     assert (cfg.resize, cfg.image_height, cfg.image_width) == ("keep_aspect", 32, 400)
+
+
+def test_a_minimum_width_widens_short_crops_and_keeps_crowded_ones(tmp_path):
+    """--min_width 100: the short crops are stored 100 px wide (25 steps), so the crowded
+    11-letter crop the plain rule skips is kept; lines are as before. Training takes the
+    minimum from the records, and folders of different minimums are not mixed."""
+    from crnn_ctc.train import consistency, presets
+
+    summary, out = _convert(tmp_path, CROPS, min_width=100)
+    assert summary["resize"]["min_width"] == 100 and summary["skipped"] == {}
+    stored = _stored(str(out))
+    assert stored["short.png"] == ("ab", [100], (32, 100))  # 80 at height 32: widened
+    assert stored["tall.png"] == ("hi", [100], (32, 100))
+    assert stored["crowded.png"] == ("abcdefghijk", [100], (32, 100))
+    assert stored["line.png"] == ("a long line, 42!", [320], (32, 320))
+    info = dataset_info.read_info(str(out))
+    assert info.rule == ResizeRule("keep_aspect", 32, 400, 100)
+    cfg = consistency.resolve_config(presets.small(), info)
+    assert cfg.rule == info.rule and cfg.min_width == 100
+    _, plain = _convert(tmp_path, CROPS[:1], "plain")
+    with pytest.raises(ValueError, match="min_width"):
+        consistency.check_mix(info, [dataset_info.read_info(str(plain))])
 
 
 def test_stretch_records_are_as_before(tmp_path):
@@ -186,16 +235,17 @@ def test_whole_batches_come_from_one_folder_each_in_its_share(tmp_path):
     assert kinds(3) == first
 
 
+@pytest.mark.parametrize("min_width", [0, 64])
 @pytest.mark.parametrize("w, h", [(300, 64), (2000, 20), (3, 10), (1, 100), (77, 31), (50, 50),
                                   (401, 32), (999, 333)])
-def test_the_tf_twin_gives_the_converters_width_and_pixels(w, h):
+def test_the_tf_twin_gives_the_converters_width_and_pixels(w, h, min_width):
     """The serving graph's resize (image_tf) follows the same rule as the converter's
     (image_np): the same width for every size, pixels within one grey level."""
     import tensorflow as tf
 
     from crnn_ctc.data import image_np, image_tf
 
-    rule = ResizeRule("keep_aspect", 32, 400)
+    rule = ResizeRule("keep_aspect", 32, 400, min_width)
     image = _crop(w, h, w + h)
     ours = image_tf.resize_by_rule_tf(tf.constant(image), rule).numpy()
     width = rule.target_width(h, w)

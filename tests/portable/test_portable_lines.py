@@ -80,6 +80,20 @@ def test_a_line_contract_names_its_widths_and_decodes_only_valid_steps():
     assert "keeping the aspect" in data["input"]["resize"]
     assert contract_lib.Contract.from_json(data) == line
     assert line.valid_steps([1, 4, 5, 160]) == [1, 1, 2, 40]
+    assert "min_width" not in data["input"]  # files without a minimum read as before
+    short = contract_lib.Contract(**base, resize="keep_aspect", widths_name="widths",
+                                  min_width=64)
+    assert short.to_json()["input"]["min_width"] == 64
+    assert contract_lib.Contract.from_json(short.to_json()) == short
+    # a reader of such a file widens a short crop to the minimum, a long one not
+    from types import SimpleNamespace
+
+    from crnn_ctc.portable.recognizer import PortableRecognizer
+
+    reader = PortableRecognizer(SimpleNamespace(contract=short, path="x.tflite"))
+    narrow, wide = np.zeros((32, 40, 3), np.uint8), np.zeros((16, 60, 3), np.uint8)
+    assert [v.shape for v in reader._image(narrow) + reader._image(wide)] == [
+        (32, 64, 3), (32, 120, 3)]
     words = contract_lib.Contract(**base)  # a file written before lines: stretch, no widths
     old = words.to_json()
     del old["input"]["resize_rule"]

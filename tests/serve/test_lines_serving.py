@@ -102,3 +102,30 @@ def test_crops_of_any_size_read_or_get_their_own_error(serving):
     assert "too large" in errors[4]
     # the decoder runs as it was asked: the 4000 x 1 crop above was read turned too
     assert serving.decoder.tall_ratio == Decoder().tall_ratio and serving.decoder.width == 4
+
+
+def test_a_minimum_width_model_reads_a_short_crop_stretched_to_it(tmp_path):
+    """min_width 64 (data/resize_rule.py): a 40 x 32 crop is read as the converter stores it,
+    stretched to 64 px, by the bytes and by the decoded-array signatures; the same weights
+    without the minimum read it at 40 px and score it otherwise."""
+    import dataclasses
+
+    from crnn_ctc.data import image_np
+
+    model, cfg = line_model()
+    charset_file = str(tmp_path / "charset.txt")
+    CHARSET.save(charset_file)
+    short_cfg = dataclasses.replace(cfg, min_width=64)
+    serving = {c.min_width: CrnnServing(model, c, CHARSET, Decoder("greedy"), charset_file)
+               for c in (cfg, short_cfg)}
+    crop = np.random.default_rng(4).integers(0, 256, (32, 40, 3), np.uint8)
+    widened = image_np.resize_by_rule(crop, short_cfg.rule)
+    assert widened.shape == (32, 64, 3)
+    # the widened crop at its own width is what the minimum model reads for the short one
+    got = serving[64].serve_bytes(tf.constant([png(crop)]))
+    want = serving[0].predict_images(tf.constant(widened[None]))
+    np.testing.assert_allclose(got["score"].numpy(), want["score"].numpy(), atol=2e-2)
+    direct = serving[64].predict_images(tf.constant(crop[None]))
+    np.testing.assert_allclose(direct["score"].numpy(), got["score"].numpy(), atol=1e-4)
+    plain = serving[0].serve_bytes(tf.constant([png(crop)]))
+    assert abs(float(plain["score"].numpy()[0]) - float(got["score"].numpy()[0])) > 0.1
